@@ -1,0 +1,52 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+// Layers, each testable without the ones above it:
+//   CHiredis <- RedisClient <- JobQueue <- ExportServices <- executables
+//   ExportDomain (pure) <- ExportData (files) <- ExportServices
+let package = Package(
+    name: "ExportGrid",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "exportctl", targets: ["exportctl"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CHiredis",
+            path: "Sources/CHiredis",
+            pkgConfig: "hiredis",
+            providers: [.apt(["libhiredis-dev"])]
+        ),
+        .target(
+            name: "RedisClient",
+            dependencies: ["CHiredis", .product(name: "Logging", package: "swift-log")]
+        ),
+        .target(
+            name: "ProcessSupport",
+            dependencies: ["RedisClient", .product(name: "Logging", package: "swift-log")]
+        ),
+        .target(
+            name: "ExportBench",
+            dependencies: ["RedisClient", "ProcessSupport", .product(name: "Logging", package: "swift-log")]
+        ),
+        .executableTarget(
+            name: "exportctl",
+            dependencies: [
+                "RedisClient", "ExportBench", "ProcessSupport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "TestSupport",
+            dependencies: ["RedisClient", .product(name: "Logging", package: "swift-log")],
+            path: "Tests/TestSupport"
+        ),
+        .testTarget(name: "RedisClientTests", dependencies: ["RedisClient", "TestSupport"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

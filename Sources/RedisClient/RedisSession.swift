@@ -1,0 +1,222 @@
+import Logging
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A blocking connection that reconnects: `establishSession()` is the one place where timeouts,
+/// keep-alive, AUTH, SELECT and the client name are applied, on the first connect and on every
+/// reconnect. Outages are logged once when they start and once when they end.
+///
+/// Owner: exactly one thread at a time (it holds a hiredis context, which is not thread-safe).
+public final class RedisSession {
+    public let configuration: RedisConfiguration
+    private let logger: Logger
+    private let backoff: Backoff
+    private var context: RedisContext?
+    /// Monotonic time at which the current outage began; nil while healthy.
+    private var outageStart: UInt64?
+    private var outageReason = ""
+    private var failedAttempts = 0
+    private var nextAttemptAt: UInt64 = 0
+    /// Completed connects, the first one included.
+    public private(set) var connects = 0
+
+    public init(configuration: RedisConfiguration, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+        self.backoff = Backoff(base: configuration.reconnectBase, max: configuration.reconnectMax)
+    }
+
+    public var isConnected: Bool { context != nil }
+
+    /// Connects now if not connected, retrying with backoff until `deadline` (monotonic ns).
+    /// Authentication and configuration errors are thrown at once: retrying cannot fix them.
+    public func ensureConnected(deadline: UInt64) throws(RedisError) {
+        while context == nil {
+            let now = MonotonicClock.nanos()
+            if now < nextAttemptAt {
+                guard nextAttemptAt <= deadline else { throw .unavailable(outageReason) }
+                MonotonicClock.sleep(nanos: nextAttemptAt - now)
+            }
+            do {
+                try establishSession()
+            } catch {
+                failedAttempts += 1
+                nextAttemptAt = MonotonicClock.nanos() + UInt64(backoff.delay(attempt: failedAttempts).nanoseconds)
+                beginOutage(reason: error.description)
+                switch error {
+                case .authentication, .server: throw error
+                default: if MonotonicClock.nanos() >= deadline { throw error }
+                }
+            }
+        }
+    }
+
+    /// Opens the socket and applies every per-connection setting in one round trip.
+    private func establishSession() throws(RedisError) {
+        let url = configuration.url
+        let ctx = try RedisContext(endpoint: url.endpoint, connectTimeout: configuration.connectTimeout)
+        try ctx.setTimeout(configuration.commandTimeout)
+        if configuration.keepAlive { ctx.enableKeepAlive() }
+        var setup: [(RedisCommand, String)] = []
+        if let password = url.password {
+            var auth = RedisCommand("AUTH")
+            if let user = url.user { auth.append(user) }
+            auth.append(password)
+            setup.append((auth, "AUTH"))
+        }
+        if url.database != 0 { setup.append((RedisCommand("SELECT", [.int(url.database)]), "SELECT")) }
+        if let name = configuration.clientName {
+            setup.append((RedisCommand("CLIENT", ["SETNAME", .string(name)]), "SETNAME"))
+        }
+        setup.append((RedisCommand("PING"), "PING"))
+        for (c, _) in setup { try ctx.append(c) }
+        for (_, what) in setup {
+            let reply = try ctx.readReply()
+            guard case .error(let e) = reply else { continue }
+            switch (what, e.code) {
+            case ("SETNAME", _): continue  // a user without CLIENT rights still works
+            case ("AUTH", _), (_, "NOAUTH"), (_, "WRONGPASS"):
+                throw .authentication(
+                    what == "AUTH"
+                        ? "\(e.message) (user \(url.user ?? "default") at \(url.endpoint.display))"
+                        : "server requires a password; give it in REDIS_URL, REDIS_PASSWORD or REDIS_PASSWORD_FILE")
+            default:
+                throw .server(e)
+            }
+        }
+        context = consume ctx
+        connects += 1
+        failedAttempts = 0
+        nextAttemptAt = 0
+        if let start = outageStart {
+            let secs = Double(MonotonicClock.nanos() - start) / 1e9
+            logger.notice(
+                "redis connection restored",
+                metadata: ["redis": "\(url)", "outage_seconds": "\(secs.rounded(toPlaces: 3))"])
+            outageStart = nil
+        }
+    }
+
+    /// Marks the connection broken: drops the context and logs the outage start once.
+    public func disconnect(reason: String) {
+        context = nil
+        beginOutage(reason: reason)
+    }
+
+    private func beginOutage(reason: String) {
+        outageReason = reason
+        guard outageStart == nil else { return }
+        outageStart = MonotonicClock.nanos()
+        logger.warning(
+            connects == 0
+                ? "redis unavailable; retrying with backoff" : "redis connection lost; reconnecting with backoff",
+            metadata: ["redis": "\(configuration.url)", "reason": "\(reason)"])
+    }
+
+    /// Sends commands as one pipeline and reads every reply in order. Error replies are values;
+    /// an I/O failure drops the connection and is thrown (every command in the batch then has an
+    /// unknown outcome).
+    public func execute(_ commands: [RedisCommand], extraTimeout: Duration? = nil) throws(RedisError) -> [RedisReply] {
+        var result: Result<[RedisReply], RedisError> = .failure(.unavailable("not connected"))
+        executeGroups(1, extraTimeout: extraTimeout, commands: { _ in commands }, deliver: { _, r in result = r })
+        return try result.get()
+    }
+
+    /// One command, connecting first if needed; an error reply is thrown as `.server`.
+    public func send(_ command: RedisCommand, extraTimeout: Duration? = nil) throws(RedisError) -> RedisReply {
+        try roundTrip(command, extraTimeout: extraTimeout).get()
+    }
+
+    /// Runs a script by SHA, loading it once on NOSCRIPT; an error reply is thrown as `.server`.
+    public func run(_ script: RedisScript, keys: [String], args: [RedisArgument]) throws(RedisError) -> RedisReply {
+        let cmd = script.command(keys: keys, args: args)
+        let first = try roundTrip(cmd)
+        guard case .error(let e) = first, e.code == "NOSCRIPT" else { return try first.get() }
+        _ = try send(script.loadCommand)
+        return try send(cmd)
+    }
+
+    /// Connects if needed, sends one command and returns its reply, error replies included.
+    private func roundTrip(_ command: RedisCommand, extraTimeout: Duration? = nil) throws(RedisError) -> RedisReply {
+        try ensureConnected(deadline: MonotonicClock.nanos() + UInt64(configuration.commandTimeout.nanoseconds))
+        return try execute([command], extraTimeout: extraTimeout)[0]
+    }
+
+    /// The pipelining core: appends the commands of `groups` groups, then reads the replies group
+    /// by group, handing each group's replies to `deliver` as soon as they are complete. When the
+    /// connection breaks, the group being read and every later group get the error, and the
+    /// connection is dropped (the next call reconnects).
+    public func executeGroups(
+        _ groups: Int, extraTimeout: Duration?,
+        commands: (Int) -> [RedisCommand],
+        deliver: (Int, Result<[RedisReply], RedisError>) -> Void
+    ) {
+        // Taken out for the call and put back only if still healthy: a broken context is freed here.
+        guard let ctx = context.take() else {
+            for g in 0..<groups {
+                deliver(g, .failure(.unavailable(outageReason.isEmpty ? "not connected" : outageReason)))
+            }
+            return
+        }
+        var failure: RedisError?
+        do {
+            if let extra = extraTimeout { try ctx.setTimeout(configuration.commandTimeout + extra) }
+            for g in 0..<groups { for c in commands(g) { try ctx.append(c) } }
+        } catch {
+            failure = error
+        }
+        for g in 0..<groups {
+            if let failure {
+                deliver(g, .failure(failure))
+                continue
+            }
+            let n = commands(g).count
+            var replies: [RedisReply] = []
+            replies.reserveCapacity(n)
+            do {
+                for _ in 0..<n { replies.append(try ctx.readReply()) }
+                deliver(g, .success(replies))
+            } catch {
+                failure = error
+                deliver(g, .failure(error))
+            }
+        }
+        if failure == nil, extraTimeout != nil {
+            do { try ctx.setTimeout(configuration.commandTimeout) } catch { failure = error }
+        }
+        if let failure {
+            _ = consume ctx
+            disconnect(reason: failure.description)
+        } else {
+            context = consume ctx
+        }
+    }
+
+    /// Closes the socket now.
+    public func close() { context = nil }
+}
+
+/// A monotonic clock in nanoseconds (CLOCK_MONOTONIC), immune to wall-clock steps.
+public enum MonotonicClock {
+    public static func nanos() -> UInt64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+    }
+
+    public static func sleep(nanos: UInt64) {
+        var request = timespec(tv_sec: Int(nanos / 1_000_000_000), tv_nsec: Int(nanos % 1_000_000_000))
+        var remaining = timespec()
+        while nanosleep(&request, &remaining) == -1 && errno == EINTR { request = remaining }
+    }
+}
+
+extension Double {
+    func rounded(toPlaces p: Int) -> Double {
+        var m = 1.0
+        for _ in 0..<p { m *= 10 }
+        return (self * m).rounded() / m
+    }
+}

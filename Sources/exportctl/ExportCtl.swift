@@ -1,0 +1,14 @@
+import ArgumentParser
+
+@main
+struct ExportCtl: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "exportctl",
+        abstract: "Operate ExportGrid, the SME export-expansion cluster.",
+        discussion: """
+            Every command reads REDIS_URL (redis://[user:password@]host:port[/db]) and
+            EXPORTGRID_NAMESPACE (key prefix, default exportgrid). Credentials are never printed.
+            """,
+        subcommands: [Bench.self]
+    )
+}
