@@ -11,13 +11,20 @@ import Synchronization
 public final class RedisConnection: Sendable {
     private let shared: Shared
     public let configuration: RedisConfiguration
+    /// Runs tasks on this connection's I/O thread. A task that mostly waits on this connection
+    /// (a producer loop, a CLI command) can prefer it with `withTaskExecutorPreference`: its
+    /// awaits then resume on the thread that read the reply, with no hop through the global
+    /// pool. Keep CPU-heavy work off it: while a task runs there, the connection does no I/O.
+    public let executor: RedisIOExecutor
 
     public init(configuration: RedisConfiguration, logger: Logger, name: String = "redis-io") {
         self.configuration = configuration
         let shared = Shared(spinNanos: UInt64(max(configuration.ioSpin, .zero).nanoseconds))
         self.shared = shared
+        let executor = RedisIOExecutor(shared: shared)
+        self.executor = executor
         let session = SessionBox(RedisSession(configuration: configuration, logger: logger))
-        OSThread.spawn(name: name) { shared.ioLoop(session.session) }
+        OSThread.spawn(name: name) { shared.ioLoop(session.session, executor: executor) }
     }
 
     deinit { shared.close() }
@@ -123,11 +130,28 @@ private final class SessionBox: @unchecked Sendable {
     init(_ s: RedisSession) { session = s }
 }
 
-/// The request queue shared by callers and the I/O thread; `queue`, `closed` and `sleeping` are
+/// A task executor backed by a connection's I/O thread (see `RedisConnection.executor`).
+public final class RedisIOExecutor: TaskExecutor {
+    fileprivate let shared: Shared
+
+    fileprivate init(shared: Shared) { self.shared = shared }
+
+    public func enqueue(_ job: consuming ExecutorJob) {
+        shared.enqueue(job: UnownedJob(job), executor: asUnownedTaskExecutor())
+    }
+}
+
+/// One unit of work for the I/O thread.
+private enum Work {
+    case request(Request)
+    case job(UnownedJob)
+}
+
+/// The work queue shared by callers and the I/O thread; `queue`, `closed` and `sleeping` are
 /// guarded by `lock`; `queued` mirrors `queue.count` so the I/O thread can poll without the lock.
 private final class Shared: @unchecked Sendable {
     private let lock = ConditionLock()
-    private var queue: [Request] = []
+    private var queue: [Work] = []
     private var closed = false
     private var sleeping = false
     private let queued = Atomic<Int>(0)
@@ -142,7 +166,24 @@ private final class Shared: @unchecked Sendable {
             r.complete(.failure(.closed))
             return
         }
-        queue.append(r)
+        append(.request(r))
+    }
+
+    /// After close the I/O thread is gone, so a late job runs on the caller's thread; a task
+    /// preferring this executor then observes `.closed` instead of hanging.
+    func enqueue(job: UnownedJob, executor: UnownedTaskExecutor) {
+        lock.lock()
+        if closed {
+            lock.unlock()
+            job.runSynchronously(on: executor)
+            return
+        }
+        append(.job(job))
+    }
+
+    /// Appends with the lock held, then releases it and wakes the thread if it sleeps.
+    private func append(_ w: Work) {
+        queue.append(w)
         queued.store(queue.count, ordering: .releasing)
         let wake = sleeping
         sleeping = false
@@ -156,8 +197,9 @@ private final class Shared: @unchecked Sendable {
     }
 
     /// The I/O thread: take everything queued, run it, repeat. Owns `session` exclusively.
-    func ioLoop(_ session: RedisSession) {
-        var batch: [Request] = []
+    func ioLoop(_ session: RedisSession, executor: RedisIOExecutor) {
+        var batch: [Work] = []
+        var requests: [Request] = []
         while true {
             if spinNanos > 0 && queued.load(ordering: .acquiring) == 0 {
                 let until = MonotonicClock.nanos() + spinNanos
@@ -173,15 +215,27 @@ private final class Shared: @unchecked Sendable {
                 let rest = queue
                 queue = []
                 lock.unlock()
-                for r in rest { r.complete(.failure(.closed)) }
+                for w in rest {
+                    switch w {
+                    case .request(let r): r.complete(.failure(.closed))
+                    case .job(let j): j.runSynchronously(on: executor.asUnownedTaskExecutor())
+                    }
+                }
                 session.close()
                 return
             }
             swap(&batch, &queue)
             queued.store(0, ordering: .releasing)
             lock.unlock()
-            run(batch, on: session)
+            for w in batch {
+                switch w {
+                case .request(let r): requests.append(r)
+                case .job(let j): j.runSynchronously(on: executor.asUnownedTaskExecutor())
+                }
+            }
+            if !requests.isEmpty { run(requests, on: session) }
             batch.removeAll(keepingCapacity: true)
+            requests.removeAll(keepingCapacity: true)
         }
     }
 

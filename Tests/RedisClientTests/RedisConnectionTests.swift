@@ -231,6 +231,34 @@ struct RedisConnectionTests {
         _ = try await conn.send(RedisCommand("DEL", keys))
     }
 
+    @Test func tasksCanRunOnTheConnectionThread() async throws {
+        let conn = try connection()
+        let key = TestRedis.prefix("exec")
+        let last = try await withTaskExecutorPreference(conn.executor) {
+            var n: Int64 = 0
+            for _ in 0..<1000 { n = try await conn.send("INCR", .string(key)).int ?? -1 }
+            return n
+        }
+        #expect(last == 1000)
+        // Concurrent callers mixed with a task on the I/O thread are all answered.
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                try await withTaskExecutorPreference(conn.executor) {
+                    for _ in 0..<200 { _ = try await conn.send("INCR", .string(key)) }
+                }
+            }
+            for _ in 0..<4 { group.addTask { for _ in 0..<200 { _ = try await conn.send("INCR", .string(key)) } } }
+            try await group.waitForAll()
+        }
+        #expect(try await conn.send("GET", .string(key)).int == 2000)
+        _ = try await conn.send("DEL", .string(key))
+        conn.close()
+        // After close, a task on the executor still runs and sees `.closed` instead of hanging.
+        await #expect(throws: RedisError.closed) {
+            try await withTaskExecutorPreference(conn.executor) { _ = try await conn.send("PING") }
+        }
+    }
+
     @Test func blockingSessionWorksWithoutAsync() throws {
         let session = RedisSession(configuration: try TestRedis.configuration(), logger: logs.logger())
         let key = TestRedis.prefix("sync")
