@@ -13,6 +13,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
     ],
     targets: [
         .systemLibrary(
@@ -26,27 +27,52 @@ let package = Package(
             dependencies: ["CHiredis", .product(name: "Logging", package: "swift-log")]
         ),
         .target(
+            name: "JobQueue",
+            dependencies: [
+                "RedisClient", .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ]
+        ),
+        .target(
             name: "ProcessSupport",
             dependencies: ["RedisClient", .product(name: "Logging", package: "swift-log")]
         ),
         .target(
             name: "ExportBench",
-            dependencies: ["RedisClient", "ProcessSupport", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["RedisClient", "JobQueue", "ProcessSupport", .product(name: "Logging", package: "swift-log")]
         ),
         .executableTarget(
             name: "exportctl",
             dependencies: [
-                "RedisClient", "ExportBench", "ProcessSupport",
+                "RedisClient", "JobQueue", "ExportBench", "ProcessSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .executableTarget(
+            name: "export-worker",
+            dependencies: [
+                "RedisClient", "JobQueue", "ProcessSupport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Workers"
+        ),
         .target(
             name: "TestSupport",
-            dependencies: ["RedisClient", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["RedisClient", "ProcessSupport", .product(name: "Logging", package: "swift-log")],
             path: "Tests/TestSupport"
         ),
         .testTarget(name: "RedisClientTests", dependencies: ["RedisClient", "TestSupport"]),
+        .executableTarget(
+            name: "queue-probe",
+            dependencies: ["JobQueue", "RedisClient", "ProcessSupport", .product(name: "Logging", package: "swift-log")],
+            path: "Tests/QueueProbe"
+        ),
+        .testTarget(
+            name: "JobQueueTests",
+            dependencies: ["JobQueue", "RedisClient", "TestSupport", "ProcessSupport", "queue-probe"]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,5 +1,6 @@
 import ArgumentParser
 import ExportBench
+import JobQueue
 import Logging
 import ProcessSupport
 import RedisClient
@@ -7,7 +8,7 @@ import RedisClient
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure ExportGrid's speed (benchmarks print figures; they assert nothing).",
-        subcommands: [RedisBench.self]
+        subcommands: [RedisBench.self, EnqueueBench.self]
     )
 }
 
@@ -38,5 +39,42 @@ struct RedisBench: AsyncParsableCommand {
         print("redis client benchmark against \(url), \(requests) requests per unpipelined row")
         let rows = try await RedisBenchmark(url: url, requests: requests, only: Set(only), logger: logger).run()
         print(RedisBenchmark.table(rows), terminator: "")
+    }
+}
+
+struct EnqueueBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "enqueue",
+        abstract: "Enqueue N no-op jobs one by one (for the peer harness); prints enqueue_seconds=<t>.",
+        discussion: """
+            Jobs go to queue 'bench' with kind 'noop'; serve them with
+            export-worker --queues bench --bench-noop COUNTER_KEY. Uses REDIS_URL and EXPORTGRID_NAMESPACE.
+            """
+    )
+
+    @Option(help: "Jobs to enqueue.")
+    var count = 20_000
+
+    @Option(help: "Enqueue through the bulk API in slices of this size instead of one by one.")
+    var bulk: Int?
+
+    @Option(help: "Enqueue one by one from this many concurrent tasks sharing the connection.")
+    var callers: Int?
+
+    func run() async throws {
+        let logger = Logger(label: "bench")
+        let url = try RedisConfiguration.fromEnvironment().url
+        let bench = QueueBenchmark(url: url, namespace: JobQueue.namespaceFromEnvironment(), logger: logger)
+        let tag = "e\(UInt32.random(in: 0...UInt32.max))"
+        let secs: Double
+        if let bulk {
+            secs = try await bench.enqueueBulk(count: count, batch: bulk, tag: tag)
+        } else if let callers {
+            secs = try await bench.enqueueConcurrently(count: count, callers: callers, tag: tag)
+        } else {
+            secs = try await bench.enqueueOneByOne(count: count, tag: tag)
+        }
+        print("enqueue_seconds=\(secs)")
+        print("enqueue_jobs_per_second=\(Int(Double(count) / secs))")
     }
 }

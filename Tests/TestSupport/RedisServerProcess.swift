@@ -1,22 +1,24 @@
 import Foundation
+import ProcessSupport
 
 #if canImport(Glibc)
     import Glibc
 #endif
 
 /// A private, throwaway `redis-server` on a free loopback port with its own directory, for tests
-/// that kill, restart or reconfigure a server. Stopped (SIGKILL) when the value is released.
+/// that kill, restart or reconfigure a server. Killed when the value is released.
 public final class RedisServerProcess: @unchecked Sendable {
     public let port: Int
-    public let directory: URL
+    public let directory: String
     public let extraArguments: [String]
-    private var process: Process?
+    private var process: ChildProcess?
 
     /// Starts a server; `arguments` are extra `--name value` options.
     public init(arguments: [String] = []) throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent(
-            "eg-redis-\(UUID().uuidString.prefix(8))")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        directory =
+            FileManager.default.temporaryDirectory.appendingPathComponent("eg-redis-\(UUID().uuidString.prefix(8))")
+            .path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         port = try freeLoopbackPort()
         extraArguments = arguments
         try start()
@@ -24,33 +26,37 @@ public final class RedisServerProcess: @unchecked Sendable {
 
     deinit {
         kill()
-        try? FileManager.default.removeItem(at: directory)
+        try? FileManager.default.removeItem(atPath: directory)
     }
 
     public var url: String { "redis://127.0.0.1:\(port)" }
-    public var pid: Int32? { process?.processIdentifier }
+    public var pid: Int32? { process?.pid }
 
     /// Starts (or restarts, same port and directory) the server and waits until it answers.
     public func start() throws {
-        let p = Process()
-        p.executableURL = try Self.serverBinary()
-        p.arguments =
-            [
-                "--port", "\(port)", "--bind", "127.0.0.1", "--dir", directory.path, "--save", "",
-                "--daemonize", "no", "--logfile", directory.appendingPathComponent("redis.log").path,
-            ] + extraArguments
-        try p.run()
-        process = p
+        guard let binary = findExecutable("redis-server") else {
+            throw TestSetupError("redis-server is not installed; run ops/test, which installs it")
+        }
+        process = try ChildProcess(
+            executable: binary,
+            arguments: [
+                "--port", "\(port)", "--bind", "127.0.0.1", "--dir", directory, "--save", "", "--daemonize", "no",
+                "--logfile", directory + "/redis.log",
+            ] + extraArguments)
         try waitUntilReady()
     }
 
-    /// SIGKILLs the server (no shutdown, no save).
+    /// SIGKILLs the server (no shutdown, no final write).
     public func kill() {
         guard let p = process else { return }
-        if p.isRunning {
-            Glibc.kill(p.processIdentifier, SIGKILL)
-            p.waitUntilExit()
-        }
+        p.signal(SIGKILL)
+        p.wait()
+        process = nil
+    }
+
+    /// SIGTERM: Redis shuts down cleanly (flushing its append-only file) and exits.
+    public func stop() {
+        process?.stop(grace: 10)
         process = nil
     }
 
@@ -58,18 +64,10 @@ public final class RedisServerProcess: @unchecked Sendable {
         let deadline = Date().addingTimeInterval(10)
         while Date() < deadline {
             if canConnect(port: port) { return }
+            guard process?.isRunning == true else { break }
             usleep(10_000)
         }
-        throw TestSetupError("redis-server on port \(port) did not start; see \(directory.path)/redis.log")
-    }
-
-    static func serverBinary() throws -> URL {
-        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
-        for dir in path.split(separator: ":").map(String.init) + ["/usr/bin", "/usr/sbin", "/usr/local/bin"] {
-            let candidate = URL(fileURLWithPath: dir).appendingPathComponent("redis-server")
-            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
-        }
-        throw TestSetupError("redis-server is not installed; run ops/test, which installs it")
+        throw TestSetupError("redis-server on port \(port) did not start; see \(directory)/redis.log")
     }
 }
 

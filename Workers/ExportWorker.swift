@@ -1,0 +1,83 @@
+import ArgumentParser
+import JobQueue
+import Logging
+import ProcessSupport
+import RedisClient
+
+/// `export-worker`: a long-running worker process. Any number may run on any machine that
+/// reaches the same Redis; each reserves jobs in batches, runs up to `--concurrency` at once,
+/// and drains gracefully on SIGTERM/SIGINT.
+@main
+struct ExportWorker: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "export-worker",
+        abstract: "Run ExportGrid jobs from Redis until stopped.",
+        discussion: """
+            Reads REDIS_URL and EXPORTGRID_NAMESPACE. SIGTERM or SIGINT stops reserving, lets running
+            jobs finish for up to --drain-timeout seconds, then hands the rest back at once; a second
+            signal exits immediately.
+            """
+    )
+
+    @Option(
+        help: "Queues to serve, as name or name:weight, comma-separated (weights set how often a queue is tried first)."
+    )
+    var queues = "default"
+
+    @Flag(help: "Always try queues in the listed order (strict priority) instead of by weight.")
+    var strict = false
+
+    @Option(help: "Jobs run at once (default: the number of cores).")
+    var concurrency = WorkerConfiguration.cores
+
+    @Option(help: "Seconds running jobs get to finish on shutdown before they are handed back.")
+    var drainTimeout = 25.0
+
+    @Option(help: "Seconds without a heartbeat after which this worker counts as gone and its jobs are reclaimed.")
+    var heartbeatTTL = 5.0
+
+    @Option(help: "Benchmark mode: serve job kind 'noop', each doing exactly one INCR of this key.")
+    var benchNoop: String?
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error.")
+    var logLevel = "info"
+
+    func run() async throws {
+        let level = Logger.Level(rawValue: logLevel) ?? .info
+        LoggingSystem.bootstrap { label in
+            var h = StreamLogHandler.standardError(label: label)
+            h.logLevel = level
+            return h
+        }
+        let logger = Logger(label: "export-worker")
+        var redisConfig = try RedisConfiguration.fromEnvironment()
+        redisConfig.clientName = "export-worker"
+        let redis = RedisConnection(configuration: redisConfig, logger: logger)
+        let blocking = RedisConnection(configuration: redisConfig, logger: logger, name: "redis-block")
+        let queue = JobQueue(redis: redis, namespace: JobQueue.namespaceFromEnvironment(), logger: logger)
+
+        var config = WorkerConfiguration(queues: try WeightedQueue.parseList(queues), concurrency: concurrency)
+        config.strictPriority = strict
+        config.drainTimeout = .milliseconds(Int64(drainTimeout * 1000))
+        config.heartbeatTTL = .milliseconds(Int64(heartbeatTTL * 1000))
+        config.version = ExportGridVersion.current
+
+        var handlers: [String: any JobHandler] = [:]
+        if let key = benchNoop {
+            let counter = RedisConnection(configuration: redisConfig, logger: logger, name: "redis-bench")
+            handlers["noop"] = ClosureJobHandler { _ in
+                _ = try await counter.send(RedisCommand("INCR", [.string(key)]))
+                return nil
+            }
+        }
+
+        let worker = QueueWorker(
+            queue: queue, blocking: blocking, configuration: config, handlers: handlers, logger: logger)
+        let signals = ShutdownSignals(onShutdown: { sig in
+            logger.notice("shutdown requested", metadata: ["signal": "\(sig)"])
+            worker.shutdown()
+        })
+        defer { signals.cancel() }
+        try await worker.run()
+    }
+}
