@@ -77,6 +77,9 @@ public struct QueueBenchmark {
     public func drain(
         count: Int, processes: Int, concurrency: Int, workerBinary: String, counterKey: String
     ) async throws -> (seconds: Double, peakRSSkB: [Int]) {
+        // The workers' counter starts at zero.
+        _ = try await RedisConnection(configuration: RedisConfiguration(url: url), logger: logger)
+            .send(RedisCommand("DEL", [.string(counterKey)]))
         let redis = RedisConnection(configuration: RedisConfiguration(url: url), logger: logger)
         var env = ProcessEnvironment.all()
         env["REDIS_URL"] = "\(url.endpoint.urlText(database: url.database))"
@@ -97,7 +100,7 @@ public struct QueueBenchmark {
         var peaks = [Int](repeating: 0, count: processes)
         while true {
             let n = try await redis.send(RedisCommand("GET", [.string(counterKey)])).int ?? 0
-            for (k, w) in workers.enumerated() { peaks[k] = max(peaks[k], residentKB(pid: w.pid)) }
+            for (k, w) in workers.enumerated() { peaks[k] = max(peaks[k], peakResidentKB(pid: w.pid)) }
             if n >= count { break }
             try await Task.sleep(for: .milliseconds(5))
         }
@@ -112,17 +115,6 @@ extension RedisURL.Endpoint {
         case .unix(let path): return "unix://\(path)?db=\(database)"
         }
     }
-}
-
-/// Resident set size of a process in kB (VmRSS), 0 when unknown.
-public func residentKB(pid: Int32) -> Int {
-    guard let text = try? readTextFile("/proc/\(pid)/status") else { return 0 }
-    for line in text.split(separator: "\n") where line.hasPrefix("VmHWM:") || line.hasPrefix("VmRSS:") {
-        if line.hasPrefix("VmRSS:") {
-            return Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "0") ?? 0
-        }
-    }
-    return 0
 }
 
 /// Peak resident set size of a process in kB (VmHWM), 0 when unknown.

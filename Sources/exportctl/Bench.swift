@@ -8,7 +8,7 @@ import RedisClient
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure ExportGrid's speed (benchmarks print figures; they assert nothing).",
-        subcommands: [RedisBench.self, EnqueueBench.self]
+        subcommands: [RedisBench.self, EnqueueBench.self, DrainBench.self]
     )
 }
 
@@ -77,4 +77,55 @@ struct EnqueueBench: AsyncParsableCommand {
         print("enqueue_seconds=\(secs)")
         print("enqueue_jobs_per_second=\(Int(Double(count) / secs))")
     }
+}
+
+struct DrainBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "drain",
+        abstract: "Enqueue N no-op jobs (bulk), then time their drain by export-worker processes; prints rate and peak RSS.",
+        discussion: """
+            Each job does exactly one INCR of a counter key, like the peer harness. Uses REDIS_URL when
+            set, otherwise starts a private redis-server. The workers are the export-worker binary next
+            to this exportctl.
+            """
+    )
+
+    @Option(help: "Jobs to drain.")
+    var count = 60_000
+
+    @Option(help: "Worker processes.")
+    var processes = 2
+
+    @Option(help: "Jobs in flight per worker process.")
+    var concurrency = 1000
+
+    func run() async throws {
+        let logger = Logger(label: "bench")
+        var server: LocalRedisServer?
+        let url: RedisURL
+        if let text = ProcessEnvironment.get("REDIS_URL"), !text.isEmpty {
+            url = try RedisURL(parsing: text)
+        } else {
+            server = try LocalRedisServer()
+            url = try RedisURL(parsing: server!.url)
+        }
+        defer { server?.stop() }
+        let worker = siblingExecutable("export-worker")
+        let namespace = "bench\(UInt32.random(in: 0...UInt32.max))"
+        let bench = QueueBenchmark(url: url, namespace: namespace, logger: logger)
+        let counter = "{\(namespace)}:bench:done"
+        let enqueue = try await bench.enqueueBulk(count: count, batch: 500, tag: "d")
+        let (secs, rss) = try await bench.drain(
+            count: count, processes: processes, concurrency: concurrency, workerBinary: worker, counterKey: counter)
+        print("enqueued \(count) jobs in bulk: \(Int(Double(count) / enqueue)) jobs/s")
+        print("drained by \(processes) x export-worker --concurrency \(concurrency): \(Int(Double(count) / secs)) jobs/s (\(Double(Int(secs * 1000)) / 1000) s from worker start)")
+        print("worker peak RSS: \(rss.map { "\($0 / 1024) MB" }.joined(separator: ", "))")
+    }
+}
+
+/// An executable installed next to this one (the build directory, or an install prefix).
+func siblingExecutable(_ name: String) -> String {
+    let me = CommandLine.arguments[0]
+    let dir = me.contains("/") ? String(me[..<me.lastIndex(of: "/")!]) : "."
+    return dir + "/" + name
 }
