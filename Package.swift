@@ -33,18 +33,29 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
             ]
         ),
+        .target(name: "ExportDomain"),
+        .systemLibrary(
+            name: "CCrypto",
+            path: "Sources/CCrypto",
+            pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"])]
+        ),
+        .target(name: "ExportData", dependencies: ["ExportDomain", "CCrypto"]),
         .target(
             name: "ProcessSupport",
             dependencies: ["RedisClient", .product(name: "Logging", package: "swift-log")]
         ),
         .target(
             name: "ExportBench",
-            dependencies: ["RedisClient", "JobQueue", "ProcessSupport", .product(name: "Logging", package: "swift-log")]
+            dependencies: [
+                "RedisClient", "JobQueue", "ExportDomain", "ExportData", "ProcessSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .executableTarget(
             name: "exportctl",
             dependencies: [
-                "RedisClient", "JobQueue", "ExportBench", "ProcessSupport",
+                "RedisClient", "JobQueue", "ExportDomain", "ExportData", "ExportBench", "ProcessSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -64,6 +75,7 @@ let package = Package(
             path: "Tests/TestSupport"
         ),
         .testTarget(name: "RedisClientTests", dependencies: ["RedisClient", "TestSupport"]),
+        .testTarget(name: "ExportDataTests", dependencies: ["ExportData", "ExportDomain", "TestSupport"]),
         .executableTarget(
             name: "queue-probe",
             dependencies: ["JobQueue", "RedisClient", "ProcessSupport", .product(name: "Logging", package: "swift-log")],

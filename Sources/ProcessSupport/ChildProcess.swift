@@ -87,6 +87,15 @@ public final class ChildProcess: @unchecked Sendable {
         return (s & 0x7f) == 0 ? (s >> 8) & 0xff : 128 + (s & 0x7f)
     }
 
+    /// Waits for exit; returns the exit code and the child's peak resident set size in kB.
+    public func waitWithUsage() -> (status: Int32, maxRSSkB: Int) {
+        var status: Int32 = 0
+        var usage = rusage()
+        while wait4(pid, &status, 0, &usage) == -1 && errno == EINTR {}
+        exitStatus = status
+        return (wait(), Int(usage.ru_maxrss))
+    }
+
     /// SIGTERM, then SIGKILL if still running after `grace` seconds.
     public func stop(grace: Double = 5) {
         guard isRunning else { return }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import ExportBench
+import ExportData
 import JobQueue
 import Logging
 import ProcessSupport
@@ -8,7 +9,7 @@ import RedisClient
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure ExportGrid's speed (benchmarks print figures; they assert nothing).",
-        subcommands: [RedisBench.self, EnqueueBench.self, DrainBench.self]
+        subcommands: [RedisBench.self, EnqueueBench.self, DrainBench.self, IngestBench.self, IngestParse.self]
     )
 }
 
@@ -82,7 +83,8 @@ struct EnqueueBench: AsyncParsableCommand {
 struct DrainBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "drain",
-        abstract: "Enqueue N no-op jobs (bulk), then time their drain by export-worker processes; prints rate and peak RSS.",
+        abstract:
+            "Enqueue N no-op jobs (bulk), then time their drain by export-worker processes; prints rate and peak RSS.",
         discussion: """
             Each job does exactly one INCR of a counter key, like the peer harness. Uses REDIS_URL when
             set, otherwise starts a private redis-server. The workers are the export-worker binary next
@@ -118,7 +120,9 @@ struct DrainBench: AsyncParsableCommand {
         let (secs, rss) = try await bench.drain(
             count: count, processes: processes, concurrency: concurrency, workerBinary: worker, counterKey: counter)
         print("enqueued \(count) jobs in bulk: \(Int(Double(count) / enqueue)) jobs/s")
-        print("drained by \(processes) x export-worker --concurrency \(concurrency): \(Int(Double(count) / secs)) jobs/s (\(Double(Int(secs * 1000)) / 1000) s from worker start)")
+        print(
+            "drained by \(processes) x export-worker --concurrency \(concurrency): \(Int(Double(count) / secs)) jobs/s (\(Double(Int(secs * 1000)) / 1000) s from worker start)"
+        )
         print("worker peak RSS: \(rss.map { "\($0 / 1024) MB" }.joined(separator: ", "))")
     }
 }
@@ -128,4 +132,59 @@ func siblingExecutable(_ name: String) -> String {
     let me = CommandLine.arguments[0]
     let dir = me.contains("/") ? String(me[..<me.lastIndex(of: "/")!]) : "."
     return dir + "/" + name
+}
+
+struct IngestBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ingest",
+        abstract: "Generate a nation, then parse and validate its firms.csv; next to Python's csv module reading it.")
+
+    @Option(help: "Firms to generate.")
+    var firms = 1_000_000
+
+    @Option(help: "Scratch directory (kept afterwards).")
+    var dir = "/tmp/exportgrid-bench-ingest"
+
+    func run() throws {
+        let f = try IngestBenchmark(firms: firms, directory: dir, selfPath: siblingExecutable("exportctl")).run()
+        let mb = Double(f.fileBytes) / 1_048_576
+        print("generate \(firms) firms: \(rounded(f.generateSeconds, 2)) s (all files; one core)")
+        print("firms.csv: \(f.rows) rows, \(rounded(mb, 1)) MB")
+        print(
+            "parse + validate: \(rounded(f.parseSeconds, 3)) s = \(Int(Double(f.rows) / f.parseSeconds)) rows/s, \(rounded(mb / f.parseSeconds, 1)) MB/s, peak RSS \(f.parseMaxRSSkB / 1024) MB"
+        )
+        if let py = f.pythonSeconds {
+            print(
+                "python3 csv.reader, reading only: \(rounded(py, 3)) s = \(Int(Double(f.pythonRows) / py)) rows/s (\(rounded(py / f.parseSeconds, 2))x slower than parse + validate)"
+            )
+        } else {
+            print("python3 not found: no comparison")
+        }
+    }
+}
+
+struct IngestParse: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ingest-parse",
+        abstract: "The child of bench ingest: parse and validate firms.csv, print rows and seconds.",
+        shouldDisplay: false)
+
+    @Argument var dir: String
+
+    @Flag(help: "Only split records (no validation, no digest).")
+    var readOnly = false
+
+    func run() throws {
+        if readOnly {
+            let t = monotonicSeconds()
+            let r = try CSVReader(path: dir + "/firms.csv")
+            var n = 0
+            while try r.next() != nil { n += 1 }
+            print("\(n) \(monotonicSeconds() - t)")
+            return
+        }
+        let (rows, secs, report) = IngestBenchmark.parseOnly(directory: dir)
+        if let p = report.problem { throw ValidationError(p) }
+        print("\(rows) \(secs)")
+    }
 }

@@ -9,6 +9,6 @@ struct ExportCtl: AsyncParsableCommand {
             Every command reads REDIS_URL (redis://[user:password@]host:port[/db]) and
             EXPORTGRID_NAMESPACE (key prefix, default exportgrid). Credentials are never printed.
             """,
-        subcommands: [Bench.self]
+        subcommands: [Generate.self, Validate.self, Bench.self]
     )
 }

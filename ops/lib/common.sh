@@ -29,10 +29,11 @@ eg_ensure_packages() {
     eg_say "installed: ${missing[*]}"
 }
 
-# The packages every build and run needs: hiredis headers, the Redis server and its CLI.
+# The packages every build and run needs: hiredis and libcrypto headers, the Redis server and its
+# CLI, pkg-config, and python3 (benchmarks compare against its csv module).
 eg_ensure_base_packages() {
-    eg_ensure_packages libhiredis-dev:/usr/include/hiredis/hiredis.h redis-server:redis-server \
-        redis-tools:redis-cli pkg-config:pkg-config
+    eg_ensure_packages libhiredis-dev:/usr/include/hiredis/hiredis.h libssl-dev:/usr/include/openssl/evp.h \
+        redis-server:redis-server redis-tools:redis-cli pkg-config:pkg-config python3:python3
 }
 
 # eg_start_redis [extra redis-server args...]
