@@ -76,6 +76,7 @@ let package = Package(
         ),
         .testTarget(name: "RedisClientTests", dependencies: ["RedisClient", "TestSupport"]),
         .testTarget(name: "ExportDataTests", dependencies: ["ExportData", "ExportDomain", "TestSupport"]),
+        .testTarget(name: "ExportDomainTests", dependencies: ["ExportDomain"]),
         .executableTarget(
             name: "queue-probe",
             dependencies: ["JobQueue", "RedisClient", "ProcessSupport", .product(name: "Logging", package: "swift-log")],

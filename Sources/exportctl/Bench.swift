@@ -9,7 +9,9 @@ import RedisClient
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure ExportGrid's speed (benchmarks print figures; they assert nothing).",
-        subcommands: [RedisBench.self, EnqueueBench.self, DrainBench.self, IngestBench.self, IngestParse.self]
+        subcommands: [
+            RedisBench.self, EnqueueBench.self, DrainBench.self, IngestBench.self, IngestParse.self, EvaluateBench.self,
+        ]
     )
 }
 
@@ -186,5 +188,31 @@ struct IngestParse: ParsableCommand {
         let (rows, secs, report) = IngestBenchmark.parseOnly(directory: dir)
         if let p = report.problem { throw ValidationError(p) }
         print("\(rows) \(secs)")
+    }
+}
+
+struct EvaluateBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "evaluate",
+        abstract: "Evaluate a generated nation on one core: potentials, readiness, summaries, the pool.")
+
+    @Option(help: "Firms (a nation is generated into --dir when it has none).")
+    var firms = 1_000_000
+
+    @Option(help: "Dataset directory (shared with bench ingest).")
+    var dir = "/tmp/exportgrid-bench-ingest"
+
+    func run() throws {
+        let f = try EvaluateBenchmark(firms: firms, directory: dir).run()
+        let pairs = Double(f.firms * f.markets)
+        print("\(f.firms) firms x \(f.markets) markets")
+        print(
+            "potentials: \(rounded(f.potentialSeconds, 3)) s = \(Int(pairs / f.potentialSeconds)) firm-market pairs/s, \(Int(Double(f.firms) / f.potentialSeconds)) firms/s"
+        )
+        print(
+            "evaluation in \(f.chunks) chunks (summaries, readiness of \(f.eligible) eligible firms, chunk pools): \(rounded(f.evaluateSeconds, 3)) s = \(Int(Double(f.firms) / f.evaluateSeconds)) firms/s"
+        )
+        print("national merge (summaries and pool of \(f.poolSize)): \(rounded(f.mergeSeconds * 1000, 1)) ms")
+        print("evaluation + summaries + pool: \(rounded(f.evaluateSeconds + f.mergeSeconds, 3)) s (one core)")
     }
 }

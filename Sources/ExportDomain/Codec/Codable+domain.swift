@@ -1,0 +1,139 @@
+/// Binary forms of the domain values that travel through Redis.
+extension Firm {
+    public func encode(into w: inout BinaryWriter) {
+        w.varint(id.value)
+        w.string(name)
+        w.code(region)
+        w.code(sizeClass)
+        w.code(industry)
+        w.code(role)
+        w.int(revenueKRWm)
+        w.int(exportUSDk)
+        w.int(exportPrevUSDk)
+        w.optionalInt(employees)
+        w.bytes(hsChapters)
+        w.varint(UInt64(exportMarkets.count))
+        for e in exportMarkets {
+            w.u8(e.market)
+            w.int(e.usdK)
+        }
+        w.varint(UInt64(certifications))
+        w.u8((rndSuccess ? 1 : 0) | (procurementExcellent ? 2 : 0) | (homeShoppingBestseller ? 4 : 0))
+        w.u8(onlineChannels)
+        w.u8(recommendedBy)
+        w.optionalInt(debtRatioPct)
+        w.optionalInt(patents)
+    }
+
+    public static func decode(_ r: inout BinaryReader, markets: Int) throws(DecodeError) -> Firm {
+        let id = try r.varint()
+        guard id < 10_000_000_000 else { throw DecodeError("firm id out of range") }
+        let name = try r.string()
+        let region = try r.code(Office.self)
+        let size = try r.code(SizeClass.self)
+        let industry = try r.code(Industry.self)
+        let role = try r.code(ValueChainRole.self)
+        let revenue = try r.int()
+        let exports = try r.int()
+        let prev = try r.int()
+        guard revenue >= 0, exports >= 0, prev >= 0 else { throw DecodeError("negative amount") }
+        let employees = try r.optionalInt()
+        let hs = try r.bytes()
+        let n = try r.count(minElementBytes: 2)
+        var em: [MarketExport] = []
+        em.reserveCapacity(n)
+        for _ in 0..<n {
+            let m = try r.u8()
+            guard Int(m) < markets else { throw DecodeError("market index \(m) out of range") }
+            let v = try r.int()
+            guard v >= 0 else { throw DecodeError("negative amount") }
+            em.append(MarketExport(market: m, usdK: v))
+        }
+        let certs = try r.varint()
+        guard certs < 1 << 16 else { throw DecodeError("certification bits out of range") }
+        let flags = try r.u8()
+        let channels = try r.u8()
+        let recommenders = try r.u8()
+        return Firm(
+            id: BusinessNumber(unchecked: id), name: name, region: region, sizeClass: size, industry: industry,
+            role: role,
+            revenueKRWm: revenue, exportUSDk: exports, exportPrevUSDk: prev, employees: employees, hsChapters: hs,
+            exportMarkets: em, certifications: UInt16(certs), rndSuccess: flags & 1 != 0,
+            procurementExcellent: flags & 2 != 0,
+            homeShoppingBestseller: flags & 4 != 0, onlineChannels: channels, recommendedBy: recommenders,
+            debtRatioPct: try r.optionalInt(), patents: try r.optionalInt())
+    }
+}
+
+extension PoolCandidate {
+    public func encode(into w: inout BinaryWriter) {
+        firm.encode(into: &w)
+        w.int(readiness)
+        w.bool(priority)
+    }
+
+    public static func decode(_ r: inout BinaryReader, markets: Int) throws(DecodeError) -> PoolCandidate {
+        let f = try Firm.decode(&r, markets: markets)
+        let readiness = try r.intValue()
+        guard (0...10_000).contains(readiness) else { throw DecodeError("readiness out of range") }
+        return PoolCandidate(firm: f, readiness: readiness, priority: try r.bool())
+    }
+}
+
+extension RegionSummary {
+    public func encode(into w: inout BinaryWriter) {
+        w.code(region)
+        for v in [firms, exportingFirms, exportUSDk, exportPrevUSDk] { w.int(v) }
+        for v in tiers + midsizeGroups + periodExportUSDk + periodExportingFirms + firstExportPeriod { w.int(v) }
+    }
+
+    public static func decode(_ r: inout BinaryReader) throws(DecodeError) -> RegionSummary {
+        var s = RegionSummary(region: try r.code(Office.self))
+        s.firms = try r.int()
+        s.exportingFirms = try r.int()
+        s.exportUSDk = try r.int()
+        s.exportPrevUSDk = try r.int()
+        for i in 0..<4 { s.tiers[i] = try r.int() }
+        for i in 0..<3 { s.midsizeGroups[i] = try r.int() }
+        for i in 0..<ProgramConfiguration.periods { s.periodExportUSDk[i] = try r.int() }
+        for i in 0..<ProgramConfiguration.periods { s.periodExportingFirms[i] = try r.int() }
+        for i in 0..<ProgramConfiguration.periods { s.firstExportPeriod[i] = try r.int() }
+        return s
+    }
+}
+
+extension ChunkResult {
+    public static let version: UInt8 = 1
+
+    public func encoded() -> [UInt8] {
+        var w = BinaryWriter()
+        w.envelope(kind: PayloadKind.chunkResult, version: Self.version)
+        w.int(evaluatedFirms)
+        w.varint(UInt64(summaries.count))
+        for s in summaries { s.encode(into: &w) }
+        for list in [pool, newExportSources] {
+            w.varint(UInt64(list.count))
+            for c in list { c.encode(into: &w) }
+        }
+        return w.bytes
+    }
+
+    public static func decode(_ bytes: [UInt8], markets: Int) throws(DecodeError) -> ChunkResult {
+        var r = BinaryReader(bytes)
+        try r.envelope(kind: PayloadKind.chunkResult, version: version)
+        let evaluated = try r.intValue()
+        let ns = try r.count(minElementBytes: 10)
+        var summaries: [RegionSummary] = []
+        for _ in 0..<ns { summaries.append(try RegionSummary.decode(&r)) }
+        var lists: [[PoolCandidate]] = []
+        for _ in 0..<2 {
+            let n = try r.count(minElementBytes: 16)
+            var l: [PoolCandidate] = []
+            l.reserveCapacity(n)
+            for _ in 0..<n { l.append(try PoolCandidate.decode(&r, markets: markets)) }
+            lists.append(l)
+        }
+        try r.expectEnd()
+        return ChunkResult(summaries: summaries, pool: lists[0], newExportSources: lists[1], evaluatedFirms: evaluated)
+    }
+}

@@ -1,0 +1,103 @@
+/// What one region's firms add up to: counts and sums only (integers), so summaries of any
+/// chunking merge, in any order, to the same figures. Figures derived from them (averages,
+/// attainment) are computed once, from the merged summary.
+public struct RegionSummary: Sendable, Equatable {
+    public var region: Office
+    public var firms: Int64 = 0
+    /// Firms with exports last year (firms.csv).
+    public var exportingFirms: Int64 = 0
+    public var exportUSDk: Int64 = 0
+    public var exportPrevUSDk: Int64 = 0
+    /// By `ExportTier.index`.
+    public var tiers = [Int64](repeating: 0, count: 4)
+    /// By `MidsizeGroup.index`.
+    public var midsizeGroups = [Int64](repeating: 0, count: 3)
+    /// Export records (this year) per two-week period, USD k.
+    public var periodExportUSDk = [Int64](repeating: 0, count: ProgramConfiguration.periods)
+    /// Firms with at least one export record in each period.
+    public var periodExportingFirms = [Int64](repeating: 0, count: ProgramConfiguration.periods)
+    /// Firms by the period of their first export record this year (year-to-date counts of
+    /// distinct exporting firms are running sums of it).
+    public var firstExportPeriod = [Int64](repeating: 0, count: ProgramConfiguration.periods)
+
+    public init(region: Office) { self.region = region }
+
+    /// Adds another summary of the same region (associative and commutative).
+    public mutating func merge(_ o: RegionSummary) {
+        precondition(o.region == region, "merging summaries of different regions")
+        firms += o.firms
+        exportingFirms += o.exportingFirms
+        exportUSDk += o.exportUSDk
+        exportPrevUSDk += o.exportPrevUSDk
+        for i in tiers.indices { tiers[i] += o.tiers[i] }
+        for i in midsizeGroups.indices { midsizeGroups[i] += o.midsizeGroups[i] }
+        for p in 0..<ProgramConfiguration.periods {
+            periodExportUSDk[p] += o.periodExportUSDk[p]
+            periodExportingFirms[p] += o.periodExportingFirms[p]
+            firstExportPeriod[p] += o.firstExportPeriod[p]
+        }
+    }
+
+    /// Counts one firm and its export records of this year.
+    public mutating func add(_ f: Firm, records: ArraySlice<ExportRecord>, configuration c: ProgramConfiguration) {
+        firms += 1
+        if f.exportUSDk > 0 { exportingFirms += 1 }
+        exportUSDk += f.exportUSDk
+        exportPrevUSDk += f.exportPrevUSDk
+        tiers[ExportTier(exportUSDk: f.exportUSDk).index] += 1
+        if let g = MidsizeGroup(f, configuration: c) { midsizeGroups[g.index] += 1 }
+        var seen: UInt32 = 0
+        var first = ProgramConfiguration.periods
+        for r in records where r.usdK > 0 {
+            periodExportUSDk[r.period] += r.usdK
+            if seen & (1 << UInt32(r.period)) == 0 {
+                seen |= 1 << UInt32(r.period)
+                periodExportingFirms[r.period] += 1
+            }
+            first = min(first, r.period)
+        }
+        if first < ProgramConfiguration.periods { firstExportPeriod[first] += 1 }
+    }
+
+    /// Distinct firms that exported in periods 0 through `p`.
+    public func exportingFirmsToDate(through p: Int) -> Int64 { firstExportPeriod.prefix(p + 1).reduce(0, +) }
+    public func exportsToDate(through p: Int) -> Int64 { periodExportUSDk.prefix(p + 1).reduce(0, +) }
+}
+
+/// A region's standing against its office's targets at a period.
+public struct Attainment: Sendable, Equatable {
+    public var region: Office
+    /// The last period counted (0-based); -1 before any export record.
+    public var period: Int
+    public var exportingFirmsToDate: Int64
+    public var exportsToDate: Int64
+    /// Year-to-date exports per exporting firm, rounded half up; nil with no exporting firm.
+    public var averageExportToDate: Int64?
+    public var targetExportingFirms: Int64?
+    public var targetAverageExport: Int64?
+    /// Behind the pro-rata pace of either target: exporting firms to date below
+    /// target x (period + 1) / 26, or exports to date below target firms x target average x
+    /// (period + 1) / 26 (the implied yearly export volume). Exact integer comparisons.
+    public var behindPace: Bool
+
+    public init(_ s: RegionSummary, target: RegionalTarget?, period p: Int) {
+        region = s.region
+        period = p
+        let firms = p >= 0 ? s.exportingFirmsToDate(through: p) : 0
+        let exports = p >= 0 ? s.exportsToDate(through: p) : 0
+        exportingFirmsToDate = firms
+        exportsToDate = exports
+        averageExportToDate = firms > 0 ? (2 * exports + firms) / (2 * firms) : nil
+        targetExportingFirms = target.map { Int64($0.exportingFirms) }
+        targetAverageExport = target?.avgExportUSDk
+        let n = Int64(ProgramConfiguration.periods)
+        if let t = target, p >= 0 {
+            let reached = Int64(p + 1)
+            let firmsBehind = firms * n < Int64(t.exportingFirms) * reached
+            let volumeBehind = exports * n < Int64(t.exportingFirms) * t.avgExportUSDk * reached
+            behindPace = firmsBehind || volumeBehind
+        } else {
+            behindPace = false
+        }
+    }
+}
