@@ -86,8 +86,33 @@ public enum Office: String, DomainCode {
         }
     }
 
-    /// Offices sharing a border or a commuting area, used to prefer nearby consortium partners.
-    /// Symmetric by construction (see `OfficeTests`).
+    /// Position in `allCases`.
+    public var index: Int {
+        switch self {
+        case .SEOUL: return 0
+        case .GYEONGGI: return 1
+        case .INCHEON: return 2
+        case .GANGWON: return 3
+        case .DAEJEON_CHUNGNAM: return 4
+        case .CHUNGBUK: return 5
+        case .JEONBUK: return 6
+        case .GWANGJU_JEONNAM: return 7
+        case .DAEGU_GYEONGBUK: return 8
+        case .BUSAN: return 9
+        case .ULSAN: return 10
+        case .GYEONGNAM: return 11
+        }
+    }
+
+    private static let nearMasks: [UInt16] = Office.allCases.map { o in
+        o.neighbours.reduce(UInt16(1) << UInt16(o.index)) { $0 | UInt16(1) << UInt16($1.index) }
+    }
+
+    /// The same office or a neighbouring one.
+    public func isNear(_ other: Office) -> Bool { Self.nearMasks[index] & (UInt16(1) << UInt16(other.index)) != 0 }
+
+    /// Offices sharing a border or a commuting area, used to prefer nearby consortium partners
+    /// (docs/MATCHING.md has the table). Symmetric (tested).
     public var neighbours: Set<Office> {
         switch self {
         case .SEOUL: return [.GYEONGGI, .INCHEON]
@@ -146,6 +171,16 @@ public enum Industry: String, DomainCode {
 /// direct competitors.
 public enum ValueChainRole: String, DomainCode {
     case MATERIALS, COMPONENTS, EQUIPMENT, FINISHED_GOODS, SERVICES
+
+    public var index: Int {
+        switch self {
+        case .MATERIALS: return 0
+        case .COMPONENTS: return 1
+        case .EQUIPMENT: return 2
+        case .FINISHED_GOODS: return 3
+        case .SERVICES: return 4
+        }
+    }
 }
 
 public enum SizeClass: String, DomainCode {
@@ -169,6 +204,22 @@ public enum Channel: String, DomainCode {
     }
     /// Cross-border malls for foreign buyers, run from Korea.
     public var isCrossBorderMall: Bool { self == .GLOBAL_11ST || self == .GLOBAL_LOTTE }
+
+    /// Whether an overseas open market sells into `market` (DOMAIN.md section 8): Amazon in the
+    /// US, Japan and Europe; eBay in the US and Europe; Taobao in China; Rakuten in Japan; Qoo10
+    /// in Singapore, Japan and ASEAN. Cross-border malls sell to foreign buyers from Korea.
+    public func serves(_ market: Market) -> Bool {
+        switch self {
+        case .AMAZON: return market.code == "US" || market.code == "JP" || market.bloc == .EUROPE
+        case .EBAY: return market.code == "US" || market.bloc == .EUROPE
+        case .TAOBAO: return market.code == "CN"
+        case .RAKUTEN: return market.code == "JP"
+        case .QOO10: return market.code == "SG" || market.code == "JP" || market.bloc == .ASEAN
+        case .GLOBAL_11ST, .GLOBAL_LOTTE: return false
+        }
+    }
+
+    public static let openMarkets: [Channel] = [.EBAY, .AMAZON, .TAOBAO, .RAKUTEN, .QOO10]
 }
 
 /// Who recommended a firm for the candidate pool.

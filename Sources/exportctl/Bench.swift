@@ -11,6 +11,7 @@ struct Bench: AsyncParsableCommand {
         abstract: "Measure ExportGrid's speed (benchmarks print figures; they assert nothing).",
         subcommands: [
             RedisBench.self, EnqueueBench.self, DrainBench.self, IngestBench.self, IngestParse.self, EvaluateBench.self,
+            MatchBench.self,
         ]
     )
 }
@@ -214,5 +215,55 @@ struct EvaluateBench: ParsableCommand {
         )
         print("national merge (summaries and pool of \(f.poolSize)): \(rounded(f.mergeSeconds * 1000, 1)) ms")
         print("evaluation + summaries + pool: \(rounded(f.evaluateSeconds + f.mergeSeconds, 3)) s (one core)")
+    }
+}
+
+struct MatchBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "match",
+        abstract:
+            "Matching with reserves, consortia and channels for every ecosystem of a 10,000-firm pool, on one core.",
+        discussion: """
+            Generates a nation into --dir when it has none, evaluates it, builds the pool, then times
+            (best of --repeats) the preferences, deferred acceptance with and without reserves, and
+            the whole per-ecosystem computation. The quota-off instance is then solved by the Python
+            package `matching` (pip install matching==1.4.3) in the same run and the two matchings
+            are compared pair for pair.
+            """)
+
+    @Option(help: "Firms in the generated nation.")
+    var firms = 200_000
+
+    @Option(help: "Dataset directory.")
+    var dir = "/tmp/exportgrid-bench-match"
+
+    @Option(help: "Timed repetitions (the best is shown).")
+    var repeats = 3
+
+    func run() throws {
+        let f = try MatchBenchmark(firms: firms, directory: dir, repeats: repeats).run()
+        print(
+            "pool \(f.pool) firms in \(f.ecosystems) ecosystems; \(f.companies) companies, \(f.desks) desks, \(f.seats) seats; \(f.pairs) acceptable pairs"
+        )
+        print("preferences (fit, targets, both sides' orders): \(rounded(f.preferencesSeconds * 1000, 2)) ms")
+        print(
+            "deferred acceptance with reserves: \(rounded(f.solveSeconds * 1000, 3)) ms; quota off: \(rounded(f.solveQuotaOffSeconds * 1000, 3)) ms"
+        )
+        print(
+            "whole per-ecosystem computation (matching with reserves, consortia, channels, new export sources): \(rounded(f.wholeSeconds * 1000, 1)) ms"
+        )
+        print(
+            "  \(f.matched) matched (\(f.emergingMatched) emerging, \(rounded(Double(f.emergingMatched) * 100 / Double(max(1, f.matched)), 1))%), \(f.consortia) consortia, \(f.channels) channel recommendations"
+        )
+        if let solve = f.pythonSolveSeconds, let create = f.pythonCreateSeconds {
+            print(
+                "python matching 1.4.3 (quota off): create \(rounded(create * 1000, 1)) ms, solve \(rounded(solve * 1000, 1)) ms; same matching: \(f.pythonAgrees == true ? "yes" : "NO")"
+            )
+            print(
+                "  solve vs solve: \(rounded(solve / f.solveQuotaOffSeconds, 0))x; python solve vs our preferences + solve: \(rounded(solve / (f.preferencesSeconds + f.solveQuotaOffSeconds), 1))x"
+            )
+        } else {
+            print("python comparison skipped: \(f.pythonProblem ?? "no output")")
+        }
     }
 }

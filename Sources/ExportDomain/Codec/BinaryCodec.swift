@@ -163,3 +163,46 @@ public enum PayloadKind {
     public static let ecosystemResult: UInt8 = 5
     public static let dataset: UInt8 = 6
 }
+
+extension BinaryWriter {
+    public mutating func list<T>(_ xs: [T], _ body: (inout BinaryWriter, T) -> Void) {
+        varint(UInt64(xs.count))
+        for x in xs { body(&self, x) }
+    }
+
+    public mutating func firmID(_ id: BusinessNumber) { varint(id.value) }
+}
+
+extension BinaryReader {
+    /// A list whose elements each take at least `minElementBytes` (bounds the count before
+    /// anything is allocated).
+    public mutating func list<T>(
+        minElementBytes: Int, _ body: (inout BinaryReader) throws(DecodeError) -> T
+    ) throws(DecodeError) -> [T] {
+        let n = try count(minElementBytes: minElementBytes)
+        var out: [T] = []
+        out.reserveCapacity(n)
+        for _ in 0..<n { out.append(try body(&self)) }
+        return out
+    }
+
+    public mutating func firmID() throws(DecodeError) -> BusinessNumber {
+        let v = try varint()
+        guard v < 10_000_000_000 else { throw DecodeError("firm id out of range") }
+        return BusinessNumber(unchecked: v)
+    }
+
+    /// A market index below `markets`.
+    public mutating func market(_ markets: Int) throws(DecodeError) -> UInt8 {
+        let m = try u8()
+        guard Int(m) < markets else { throw DecodeError("market index \(m) out of range") }
+        return m
+    }
+
+    /// An integer in `range`.
+    public mutating func int(in range: ClosedRange<Int>, _ what: String) throws(DecodeError) -> Int {
+        let v = try intValue()
+        guard range.contains(v) else { throw DecodeError("\(what) \(v) out of range") }
+        return v
+    }
+}

@@ -1,0 +1,395 @@
+import ExportDomain
+import Foundation
+import Testing
+
+/// A random ecosystem: pool firms of one industry, companies with a desk in it, institutions.
+struct RandomEcosystem {
+    var nation: RandomNation
+    let industry: Industry
+
+    init(seed: UInt64, industry: Industry = .COSMETICS_BEAUTY) {
+        nation = RandomNation(seed: seed)
+        self.industry = industry
+    }
+
+    mutating func input(firms n: Int, companies nc: Int, institutions ni: Int = 6, maxCapacity: Int = 8)
+        -> EcosystemInput
+    {
+        let evaluator = Evaluator(markets: .builtin, configuration: ProgramConfiguration())
+        var scratch: [Double] = []
+        var firms: [PoolCandidate] = []
+        for i in 0..<n {
+            var f = nation.firm(i)
+            f.industry = industry
+            if nation.rng.chance(0.15) { f.sizeClass = .MIDSIZE }
+            if nation.rng.chance(0.5) { f.hsChapters = [UInt8(30 + nation.rng.below(4))] }
+            if nation.rng.chance(0.1) { f.hsChapters = [] }
+            let r = evaluator.readiness(f, scratch: &scratch).score
+            firms.append(PoolCandidate(firm: f, readiness: r, priority: f.rndSuccess && r >= 6_000))
+        }
+        let nm = MarketTable.builtin.count
+        var companies: [TradingCompany] = []
+        for c in 0..<nc {
+            var markets = Set<UInt8>()
+            for _ in 0..<(1 + nation.rng.below(10)) { markets.insert(UInt8(nation.rng.below(nm))) }
+            var channels: UInt8 = 0
+            for ch in Channel.openMarkets where nation.rng.chance(0.4) { channels |= ch.bit }
+            var desks = [Desk(industry: industry, capacity: 1 + nation.rng.below(maxCapacity))]
+            if nation.rng.chance(0.3) { desks.append(Desk(industry: .MACHINERY, capacity: 3)) }
+            companies.append(
+                TradingCompany(
+                    id: "TC\(100 + c)", name: "C\(c)", desks: desks.sorted { $0.industry.index < $1.industry.index },
+                    markets: markets.sorted(), channels: channels,
+                    successRatePermille: nation.rng.chance(0.1) ? 0 : 100 + nation.rng.below(800)))
+        }
+        var institutions: [Institution] = []
+        for i in 0..<ni {
+            institutions.append(
+                Institution(
+                    id: "IN\(10 + i)", name: "I\(i)", kind: InstitutionKind.allCases[nation.rng.below(3)],
+                    region: Office.allCases[nation.rng.below(12)],
+                    industries: nation.rng.chance(0.8) ? [industry] : [.MACHINERY]))
+        }
+        return EcosystemInput(
+            industry: industry, firms: firms, newExportSources: firms.filter(\.firm.isNewExportSource),
+            companies: companies, institutions: institutions)
+    }
+}
+
+@Suite("Preferences, consortia, channels and the ecosystem result")
+struct EcosystemTests {
+    let markets = MarketTable.builtin
+
+    func rounded(_ model: PotentialModel, _ f: Firm) -> [Int64] {
+        var p: [Double] = []
+        model.potentials(f, into: &p)
+        return p.map { Int64($0.rounded()) }
+    }
+
+    @Test(arguments: [1 as UInt64, 2, 3])
+    func computedPreferencesFollowTheDocumentedRules(seed: UInt64) {
+        var gen = RandomEcosystem(seed: seed)
+        let input = gen.input(firms: 150, companies: 25)
+        var c = ProgramConfiguration()
+        c.preferenceListLength = 6
+        let engine = EcosystemEngine(markets: markets, configuration: c)
+        let prefs = engine.preferences(input)
+        let p = prefs.problem
+        #expect(prefs.firms.map(\.firm.id) == input.firms.map(\.firm.id).sorted())
+        let companies = input.companies.sorted { $0.id < $1.id }
+        #expect(prefs.desks.map(\.company.id) == companies.map(\.id))
+        var pairIndex = 0
+        var deskPairs = [[(eval: Int64, id: BusinessNumber, rank: Int32)]](repeating: [], count: companies.count)
+        for (f, cand) in prefs.firms.enumerated() {
+            let pot = rounded(engine.model, cand.firm)
+            // Fit: success rate x potential summed over covered markets; best 6, ties by id.
+            let expected = companies.enumerated()
+                .map { (d, co) in (d, co.markets.reduce(Int64(0)) { $0 + pot[Int($1)] } * Int64(co.successRatePermille))
+                }
+                .filter { $0.1 > 0 }
+                .sorted { $0.1 != $1.1 ? $0.1 > $1.1 : companies[$0.0].id < companies[$1.0].id }
+                .prefix(6).map(\.0)
+            #expect(p.list(f).map { Int($0.desk) } == Array(expected), "firm \(cand.firm.id)")
+            for pair in p.list(f) {
+                let co = companies[Int(pair.desk)]
+                let best = co.markets.max { pot[Int($0)] != pot[Int($1)] ? pot[Int($0)] < pot[Int($1)] : $0 > $1 }!
+                #expect(prefs.targets[pairIndex] == best)
+                #expect(pair.emerging == markets[best].emerging)
+                deskPairs[Int(pair.desk)].append((pot[Int(best)] * Int64(cand.readiness), cand.firm.id, pair.deskRank))
+                pairIndex += 1
+            }
+        }
+        // A desk ranks its applicants by potential in the target market x readiness, ties by id.
+        for pairs in deskPairs {
+            let order = pairs.sorted { $0.eval != $1.eval ? $0.eval > $1.eval : $0.id < $1.id }
+            #expect(order.map(\.rank) == Array(0..<Int32(pairs.count)))
+        }
+    }
+
+    @Test func operatorListsReplaceTheComputedOnes() {
+        var gen = RandomEcosystem(seed: 7)
+        var input = gen.input(firms: 60, companies: 10)
+        let firms = input.firms.map(\.firm.id).sorted()
+        let companies = input.companies.map(\.id).sorted()
+        // Firm 0 applies to companies 3, 1, 7 in that order; desk of company 1 accepts only
+        // firms 5, 0 and 9, in that order.
+        input.applications = [
+            Application(firm: firms[0], company: companies[7], rank: 3),
+            Application(firm: firms[0], company: companies[3], rank: 1),
+            Application(firm: firms[0], company: companies[1], rank: 2),
+        ]
+        input.deskRankings = [
+            DeskRanking(company: companies[1], industry: gen.industry, firm: firms[9], rank: 3),
+            DeskRanking(company: companies[1], industry: gen.industry, firm: firms[5], rank: 1),
+            DeskRanking(company: companies[1], industry: gen.industry, firm: firms[0], rank: 2),
+        ]
+        let engine = EcosystemEngine(markets: markets, configuration: ProgramConfiguration())
+        let prefs = engine.preferences(input)
+        let p = prefs.problem
+        #expect(prefs.firmsWithApplications == 1 && prefs.desksWithRankings == 1)
+        #expect(p.list(0).map { Int($0.desk) } == [3, 1, 7])
+        // Desk 1 is acceptable only to the firms it listed (that also list it), in its order.
+        var seen: [(firm: Int, rank: Int32)] = []
+        for f in 0..<p.firmCount {
+            for pair in p.list(f) where pair.desk == 1 { seen.append((f, pair.deskRank)) }
+        }
+        #expect(seen.contains { $0.firm == 0 })
+        #expect(seen.allSatisfy { [0, 5, 9].contains($0.firm) })
+        let fileOrder = [5, 0, 9].filter { f in seen.contains { $0.firm == f } }
+        #expect(seen.sorted { $0.rank < $1.rank }.map(\.firm) == fileOrder)
+        let result = engine.run(input)
+        if let m = result.matches.first(where: { $0.company == companies[1] }) {
+            #expect([firms[0], firms[5], firms[9]].contains(m.firm))
+        }
+    }
+
+    @Test(arguments: [11 as UInt64, 12, 13, 14])
+    func ecosystemResultIsConsistent(seed: UInt64) {
+        var gen = RandomEcosystem(seed: seed, industry: Industry.allCases[Int(seed) % 13])
+        let input = gen.input(firms: 300, companies: 30, institutions: 10)
+        let c = ProgramConfiguration()
+        let engine = EcosystemEngine(markets: markets, configuration: c)
+        let r = engine.run(input)
+        #expect(r.poolFirms == 300)
+        #expect(r.matches.map(\.firm) == r.matches.map(\.firm).sorted())
+        #expect(Set(r.matches.map(\.firm)).count == r.matches.count)
+        for d in r.desks {
+            let mine = r.matches.filter { $0.company == d.company }
+            #expect(d.matched == mine.count && d.matched <= d.capacity)
+            #expect(d.emergingMatched == mine.filter(\.emerging).count)
+            #expect(d.reserved == (d.capacity * 250 + 999) / 1000)
+            if d.reserveUnfilled { #expect(d.emergingApplicants < d.reserved) }
+        }
+        for m in r.matches { #expect(m.emerging == markets[m.targetMarket].emerging) }
+        // Every pool firm is matched, in a consortium, or listed as unplaced: exactly once.
+        var seen = r.matches.map(\.firm) + r.unplaced.map(\.firm)
+        for k in r.consortia { seen += k.members }
+        #expect(seen.sorted() == input.firms.map(\.firm.id).sorted())
+        #expect(r.newExportSources.map(\.firm) == input.newExportSources.map(\.firm.id).sorted())
+        for s in r.newExportSources { #expect(s.markets.count == c.topMarkets) }
+    }
+
+    /// The objective of docs/MATCHING.md, computed again from the firms.
+    struct Objective {
+        let model: PotentialModel
+        let markets: MarketTable
+
+        func value(_ members: [PoolCandidate]) -> (value: Int, target: Int) {
+            let pots = members.map { f -> [Int64] in
+                var p: [Double] = []
+                model.potentials(f.firm, into: &p)
+                return p.map { Int64($0.rounded()) }
+            }
+            var sums = [Int64](repeating: 0, count: markets.count)
+            for p in pots { for m in 0..<markets.count { sums[m] += p[m] } }
+            let best = sums.indices.max { sums[$0] != sums[$1] ? sums[$0] < sums[$1] : $0 > $1 }!
+            let emerging = sums.indices.filter { markets.markets[$0].emerging }
+            var t = best
+            if let e = emerging.max(by: { sums[$0] != sums[$1] ? sums[$0] < sums[$1] : $0 > $1 }),
+                sums[e] * 100 >= sums[best] * 95
+            {
+                t = e
+            }
+            let leader = members.sorted(by: PoolCandidate.ranksBefore).first {
+                $0.firm.sizeClass == .MIDSIZE || $0.firm.exportUSDk >= 1_000
+            }!
+            var v = 0
+            for (i, f) in members.enumerated() {
+                let p = pots[i][t]
+                v += p > 0 ? Int(min(100, (100 * log10(1 + Double(p)) / log10(10_001.0)).rounded())) : 0
+                if f.firm.id != leader.firm.id
+                    && (f.firm.region == leader.firm.region || f.firm.region.neighbours.contains(leader.firm.region))
+                {
+                    v += 20
+                }
+            }
+            v += 60 * (Set(members.map(\.firm.role)).count - 1)
+            return (v, t)
+        }
+
+        static func competitors(_ a: Firm, _ b: Firm) -> Bool {
+            let ca = Set(a.hsChapters.isEmpty ? a.industry.typicalHSChapters : a.hsChapters)
+            let cb = Set(b.hsChapters.isEmpty ? b.industry.typicalHSChapters : b.hsChapters)
+            return a.role == b.role && !ca.isDisjoint(with: cb)
+        }
+
+        static func isLeader(_ f: Firm) -> Bool { f.sizeClass == .MIDSIZE || f.exportUSDk >= 1_000 }
+
+        func valid(_ g: [PoolCandidate], min: Int, max: Int) -> Bool {
+            guard g.count >= min, g.count <= max, g.contains(where: { Self.isLeader($0.firm) }) else { return false }
+            for i in g.indices {
+                for j in g.indices where j > i { if Self.competitors(g[i].firm, g[j].firm) { return false } }
+            }
+            return true
+        }
+    }
+
+    @Test(arguments: [21 as UInt64, 22, 23, 24, 25, 26])
+    func consortiaKeepEveryConstraint(seed: UInt64) {
+        var gen = RandomEcosystem(seed: seed, industry: Industry.allCases[Int(seed) % 13])
+        let input = gen.input(firms: 250, companies: 0, institutions: 12)
+        var c = ProgramConfiguration()
+        c.consortiumMin = 3 + Int(seed % 2)
+        c.consortiumMax = 5 + Int(seed % 4)
+        let model = PotentialModel(markets: markets, configuration: c)
+        let (consortia, unplaced) = ConsortiumBuilder(configuration: c, markets: markets).build(
+            industry: gen.industry, firms: input.firms, institutions: input.institutions, model: model)
+        let byID = Dictionary(uniqueKeysWithValues: input.firms.map { ($0.firm.id, $0) })
+        let objective = Objective(model: model, markets: markets)
+        #expect(!consortia.isEmpty)
+        var load: [String: Int] = [:]
+        for k in consortia {
+            let members = k.members.map { byID[$0]! }
+            #expect(objective.valid(members, min: c.consortiumMin, max: c.consortiumMax), "\(k.id)")
+            #expect(k.members.contains(k.leader) && Objective.isLeader(byID[k.leader]!.firm))
+            let (v, t) = objective.value(members)
+            #expect(k.objective == v && Int(k.targetMarket) == t, "\(k.id)")
+            #expect(k.institutions.count <= c.consortiumMaxInstitutions)
+            for i in k.institutions {
+                let inst = input.institutions.first { $0.id == i }!
+                #expect(inst.industries.contains(gen.industry) && inst.kind != .SUPPORT)
+                load[i, default: 0] += 1
+            }
+        }
+        #expect(load.values.allSatisfy { $0 <= ConsortiumBuilder.institutionLoad })
+        #expect(consortia.map(\.id) == consortia.map(\.id).sorted())
+        let placed = consortia.flatMap(\.members)
+        #expect(Set(placed).count == placed.count)
+        #expect((placed + unplaced.map(\.firm)).sorted() == input.firms.map(\.firm.id).sorted())
+        #expect(unplaced.allSatisfy { !$0.reason.isEmpty })
+    }
+
+    /// Brute force: the best partition of a small set of firms into valid consortia (firms may
+    /// stay out), by dynamic programming over subsets.
+    func optimum(_ firms: [PoolCandidate], objective: Objective, min: Int, max: Int) -> Int {
+        let n = firms.count
+        var groupValue = [Int](repeating: Int.min, count: 1 << n)
+        for mask in 1..<(1 << n) where (min...max).contains(mask.nonzeroBitCount) {
+            let g = (0..<n).filter { mask & (1 << $0) != 0 }.map { firms[$0] }
+            if objective.valid(g, min: min, max: max) { groupValue[mask] = objective.value(g).value }
+        }
+        var best = [Int](repeating: 0, count: 1 << n)
+        for mask in 1..<(1 << n) {
+            let low = mask & -mask
+            var b = best[mask & ~low]  // the lowest firm stays out
+            var sub = mask
+            while sub > 0 {
+                if sub & low != 0 && groupValue[sub] != Int.min {
+                    b = Swift.max(b, groupValue[sub] + best[mask & ~sub])
+                }
+                sub = (sub - 1) & mask
+            }
+            best[mask] = b
+        }
+        return best[(1 << n) - 1]
+    }
+
+    @Test func consortiumObjectiveIsNearTheBruteForceOptimum() {
+        var worst = 1.0
+        var total = 0.0
+        var instances = 0
+        var c = ProgramConfiguration()
+        c.consortiumMin = 3
+        c.consortiumMax = 5
+        let model = PotentialModel(markets: markets, configuration: c)
+        let objective = Objective(model: model, markets: markets)
+        for seed in 0..<120 as Range<UInt64> {
+            var gen = RandomEcosystem(seed: 500 + seed, industry: Industry.allCases[Int(seed) % 13])
+            let input = gen.input(firms: 7 + Int(seed % 5), companies: 0, institutions: 0)
+            let opt = optimum(input.firms, objective: objective, min: 3, max: 5)
+            guard opt > 0 else { continue }
+            let (consortia, _) = ConsortiumBuilder(configuration: c, markets: markets).build(
+                industry: gen.industry, firms: input.firms, institutions: [], model: model)
+            let got = consortia.reduce(0) { $0 + $1.objective }
+            #expect(got <= opt, "seed \(seed): above the optimum")
+            let ratio = Double(got) / Double(opt)
+            worst = min(worst, ratio)
+            total += ratio
+            instances += 1
+        }
+        print("consortia vs brute force on \(instances) instances: worst \(worst), mean \(total / Double(instances))")
+        #expect(instances >= 60)
+        #expect(worst >= ConsortiumBuilder.documentedWorstRatio)
+    }
+
+    @Test func officeAdjacencyIsSymmetric() {
+        for a in Office.allCases {
+            #expect(!a.neighbours.isEmpty && !a.neighbours.contains(a))
+            for b in Office.allCases {
+                #expect(a.neighbours.contains(b) == b.neighbours.contains(a), "\(a) / \(b)")
+                #expect(a.isNear(b) == (a == b || a.neighbours.contains(b)))
+            }
+        }
+    }
+
+    @Test func channelsFollowTheRoutes() {
+        let us = markets.index(of: "US")!
+        let vn = markets.index(of: "VN")!
+        let de = markets.index(of: "DE")!
+        let cn = markets.index(of: "CN")!
+        var nation = RandomNation(seed: 3)
+        var f = nation.firm(0)
+        f.industry = .MACHINERY
+        f.exportMarkets = [MarketExport(market: cn, usdK: 10), MarketExport(market: de, usdK: 0)].sorted {
+            $0.market < $1.market
+        }
+        let company = TradingCompany(
+            id: "TC1", name: "x", desks: [], markets: [us, vn].sorted(),
+            channels: Channel.AMAZON.bit | Channel.QOO10.bit | Channel.TAOBAO.bit,
+            successRatePermille: 500)
+        var pot = [Int64](repeating: 1, count: markets.count)
+        pot[Int(us)] = 5
+        let r = EcosystemEngine.channels(f, company: company, potential: pot[...], markets: markets)
+        // Amazon through the company (US); Qoo10 through the company (VN, ASEAN); Taobao: the
+        // company sells there but covers no Chinese market, so the firm's own exports to China.
+        #expect(r.map(\.channel) == [.AMAZON, .TAOBAO, .QOO10])
+        #expect(r[0].route == .MATCHED_COMPANY && r[0].market == us)
+        #expect(r[1].route == .OWN_PRESENCE && r[1].market == cn)
+        #expect(r[2].route == .MATCHED_COMPANY && r[2].market == vn)
+        // Without a company: only presence (zero exports to Germany are no presence).
+        #expect(
+            EcosystemEngine.channels(f, company: nil, potential: pot[...], markets: markets).map(\.channel) == [.TAOBAO]
+        )
+        // Consumer industries add both cross-border malls.
+        f.industry = .FOOD_AGRI
+        let malls = EcosystemEngine.channels(f, company: nil, potential: pot[...], markets: markets)
+        #expect(malls.map(\.channel) == [.TAOBAO, .GLOBAL_11ST, .GLOBAL_LOTTE])
+        #expect(
+            malls.filter { $0.channel.isCrossBorderMall }.allSatisfy {
+                $0.route == .CROSS_BORDER_MALL && $0.market == nil
+            })
+    }
+
+    @Test(arguments: [31 as UInt64, 32, 33])
+    func shuffledInputGivesTheSameBytes(seed: UInt64) throws {
+        var gen = RandomEcosystem(seed: seed, industry: Industry.allCases[Int(seed) % 13])
+        var input = gen.input(firms: 200, companies: 25, institutions: 8)
+        let ids = input.firms.map(\.firm.id)
+        input.applications = [
+            Application(firm: ids[3], company: "TC101", rank: 1), Application(firm: ids[3], company: "TC105", rank: 2),
+        ]
+        let engine = EcosystemEngine(markets: markets, configuration: ProgramConfiguration())
+        let bytes = engine.run(input).encoded()
+        for _ in 0..<3 {
+            var shuffled = input
+            shuffled.firms = gen.nation.shuffled(input.firms)
+            shuffled.companies = gen.nation.shuffled(input.companies)
+            shuffled.institutions = gen.nation.shuffled(input.institutions)
+            shuffled.applications = gen.nation.shuffled(input.applications)
+            shuffled.newExportSources = gen.nation.shuffled(input.newExportSources)
+            #expect(engine.run(shuffled).encoded() == bytes)
+        }
+        // Both payloads survive their binary form; truncations and trailing bytes are refused.
+        let decoded = try EcosystemResult.decode(bytes, markets: markets.count)
+        #expect(decoded == engine.run(input))
+        let inBytes = input.encoded()
+        #expect(try EcosystemInput.decode(inBytes, markets: markets.count) == input)
+        for cut in stride(from: 0, to: bytes.count - 1, by: max(1, bytes.count / 200)) {
+            #expect(throws: DecodeError.self) {
+                try EcosystemResult.decode(Array(bytes[0..<cut]), markets: markets.count)
+            }
+        }
+        #expect(throws: DecodeError.self) { try EcosystemInput.decode(inBytes + [0], markets: markets.count) }
+        #expect(throws: DecodeError.self) { try EcosystemInput.decode(inBytes, markets: 3) }
+    }
+}
