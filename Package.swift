@@ -46,16 +46,22 @@ let package = Package(
             dependencies: ["RedisClient", .product(name: "Logging", package: "swift-log")]
         ),
         .target(
+            name: "ExportServices",
+            dependencies: [
+                "RedisClient", "JobQueue", "ExportDomain", "ExportData", .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
             name: "ExportBench",
             dependencies: [
-                "RedisClient", "JobQueue", "ExportDomain", "ExportData", "ProcessSupport",
+                "RedisClient", "JobQueue", "ExportDomain", "ExportData", "ExportServices", "ProcessSupport",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .executableTarget(
             name: "exportctl",
             dependencies: [
-                "RedisClient", "JobQueue", "ExportDomain", "ExportData", "ExportBench", "ProcessSupport",
+                "RedisClient", "JobQueue", "ExportDomain", "ExportData", "ExportServices", "ExportBench", "ProcessSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -63,11 +69,20 @@ let package = Package(
         .executableTarget(
             name: "export-worker",
             dependencies: [
-                "RedisClient", "JobQueue", "ProcessSupport",
+                "RedisClient", "JobQueue", "ExportServices", "ProcessSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Workers"
+        ),
+        .executableTarget(
+            name: "export-scheduler",
+            dependencies: [
+                "RedisClient", "JobQueue", "ExportDomain", "ExportServices", "ProcessSupport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Scheduler"
         ),
         .target(
             name: "TestSupport",
@@ -81,6 +96,13 @@ let package = Package(
             name: "queue-probe",
             dependencies: ["JobQueue", "RedisClient", "ProcessSupport", .product(name: "Logging", package: "swift-log")],
             path: "Tests/QueueProbe"
+        ),
+        .testTarget(
+            name: "PipelineTests",
+            dependencies: [
+                "ExportServices", "ExportData", "ExportDomain", "JobQueue", "RedisClient", "TestSupport", "ProcessSupport",
+                "exportctl", "export-worker", "export-scheduler",
+            ]
         ),
         .testTarget(
             name: "JobQueueTests",

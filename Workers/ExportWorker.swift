@@ -1,4 +1,5 @@
 import ArgumentParser
+import ExportServices
 import JobQueue
 import Logging
 import ProcessSupport
@@ -22,7 +23,7 @@ struct ExportWorker: AsyncParsableCommand {
     @Option(
         help: "Queues to serve, as name or name:weight, comma-separated (weights set how often a queue is tried first)."
     )
-    var queues = "default"
+    var queues = RunJobs.defaultWorkerQueues
 
     @Flag(help: "Always try queues in the listed order (strict priority) instead of by weight.")
     var strict = false
@@ -62,7 +63,7 @@ struct ExportWorker: AsyncParsableCommand {
         config.heartbeatTTL = .milliseconds(Int64(heartbeatTTL * 1000))
         config.version = ExportGridVersion.current
 
-        var handlers: [String: any JobHandler] = [:]
+        var handlers = RunHandlers(control: RunControl(queue: queue), logger: logger).all()
         if let key = benchNoop {
             let counter = RedisConnection(configuration: redisConfig, logger: logger, name: "redis-bench")
             handlers["noop"] = ClosureJobHandler { _ in

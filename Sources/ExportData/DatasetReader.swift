@@ -109,7 +109,35 @@ public final class DatasetReader {
 
     // MARK: - The scan loop
 
-    private func path(_ f: DatasetFile) -> String { directory + "/" + f.rawValue }
+    private func path(_ f: DatasetFile) -> String {
+        if f == .exports, let exportsPath { return exportsPath }
+        return directory + "/" + f.rawValue
+    }
+
+    /// The name rejections and reports give a file.
+    private func displayName(_ f: DatasetFile) -> String {
+        if f == .exports, let exportsPath { return String(exportsPath.split(separator: "/").last ?? "") }
+        return f.rawValue
+    }
+
+    /// An export-records file read on its own (`exportctl load-exports`).
+    private var exportsPath: String?
+
+    /// Reads one export-records file (exports.csv columns) for a run already stored: `firms`
+    /// are the run's firm ids, `configuration` and `markets` its own. Records go to `emit`,
+    /// rejections to `onRejection`; returns the file's counts.
+    public func readExportsFile(
+        _ file: String, firms ids: [BusinessNumber], configuration: ProgramConfiguration, markets: MarketTable,
+        _ emit: (ExportRecord) -> Void
+    ) -> FileReport {
+        exportsPath = file
+        self.configuration = configuration
+        self.markets = markets
+        lookups = Lookups(markets: markets)
+        for id in ids { _ = firms.insertIfAbsent(id.value, 0) }
+        readExports(emit)
+        return reports.last!
+    }
 
     private func exists(_ f: DatasetFile) -> Bool { access(path(f), F_OK) == 0 }
 
@@ -174,7 +202,7 @@ public final class DatasetReader {
         _ file: DatasetFile, required: [String], optional: [String], deferRejections: Bool = false,
         prepare: (ColumnMap) -> (inout RowParser) -> Void
     ) -> [Rejection] {
-        var report = FileReport(file: file.rawValue)
+        var report = FileReport(file: displayName(file))
         var deferred: [Rejection] = []
         func reject(_ r: Rejection) {
             report.rejected += 1
@@ -193,20 +221,21 @@ public final class DatasetReader {
             } catch {
                 // A file cut off inside quotes: earlier rows stand, the last is rejected.
                 report.rowsRead += 1
-                reject(Rejection(file: file.rawValue, line: reader.lineForMessages, column: nil, reason: error.reason))
+                reject(
+                    Rejection(file: displayName(file), line: reader.lineForMessages, column: nil, reason: error.reason))
                 report.warnings.append(error.reason)
                 break
             }
             guard let rec = record else { break }
             report.rowsRead += 1
             if let problem = Self.recordProblem(rec, width: width) {
-                reject(Rejection(file: file.rawValue, line: rec.line, column: nil, reason: problem))
+                reject(Rejection(file: displayName(file), line: rec.line, column: nil, reason: problem))
                 continue
             }
             var p = RowParser(record: rec)
             row(&p)
             if let (column, reason) = p.problem {
-                reject(Rejection(file: file.rawValue, line: rec.line, column: column, reason: reason))
+                reject(Rejection(file: displayName(file), line: rec.line, column: column, reason: reason))
             } else {
                 report.accepted += 1
             }
@@ -226,7 +255,7 @@ public final class DatasetReader {
         ),
         beforeBatch: ([ParsedRow<T>]) -> Void = { _ in }
     ) {
-        var report = FileReport(file: file.rawValue)
+        var report = FileReport(file: displayName(file))
         defer { reports.append(report) }
         guard let (reader, columns) = open(file, required: required, optional: optional, report: &report) else {
             return
@@ -235,7 +264,7 @@ public final class DatasetReader {
         let (decode, accept) = prepare(columns)
         let limits = self.limits
         var truncated: FileProblem?
-        let name = file.rawValue
+        let name = displayName(file)
         do {
             try OrderedPipeline.run(
                 workers: ProcessorCount.online, depth: 16,
@@ -689,7 +718,7 @@ public final class DatasetReader {
                     gap = gap ?? expected
                     reason = "rank \(r.rank) for \(what(key)), but rank \(gap!) is missing"
                 }
-                rejected.append(Rejection(file: file.rawValue, line: r.line, column: "rank", reason: reason))
+                rejected.append(Rejection(file: displayName(file), line: r.line, column: "rank", reason: reason))
             }
         }
         return (kept, rejected)
@@ -792,7 +821,7 @@ public final class DatasetReader {
     /// Emits a file's row rejections in line order, moving rows rejected after the whole file was
     /// read from accepted to rejected.
     private func settle(_ file: DatasetFile, deferred: [Rejection], late: [Rejection]) {
-        if let i = reports.lastIndex(where: { $0.file == file.rawValue }) {
+        if let i = reports.lastIndex(where: { $0.file == displayName(file) }) {
             reports[i].accepted -= late.count
             reports[i].rejected += late.count
         }

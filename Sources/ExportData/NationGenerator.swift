@@ -391,13 +391,24 @@ public struct NationGenerator {
                 }
             }
             desks.sort { $0.industry.index < $1.industry.index }
-            // A specialty bloc, plus the big markets.
-            let specialty = blocs[rng.below(blocs.count)]
-            var covered = Set(
-                markets.markets.indices.filter { markets.markets[$0].bloc == specialty && rng.chance(0.7) }.map {
-                    UInt8($0)
-                })
-            for _ in 0..<(2 + rng.below(5)) { covered.insert(UInt8(rng.pick(cumulative: marketCum))) }
+            // A specialty bloc, plus the big markets; about a third of the houses specialise in
+            // emerging markets only (the ASEAN, MENA, LATAM and India desks of real trading houses).
+            var covered: Set<UInt8>
+            if rng.chance(0.35) {
+                let emergingBlocs: [Bloc] = [.ASEAN, .MENA, .LATAM, .INDIA]
+                let specialty = emergingBlocs[rng.below(emergingBlocs.count)]
+                covered = Set(
+                    markets.markets.indices.filter {
+                        markets.markets[$0].emerging && (markets.markets[$0].bloc == specialty || rng.chance(0.15))
+                    }.map { UInt8($0) })
+            } else {
+                let specialty = blocs[rng.below(blocs.count)]
+                covered = Set(
+                    markets.markets.indices.filter { markets.markets[$0].bloc == specialty && rng.chance(0.7) }.map {
+                        UInt8($0)
+                    })
+                for _ in 0..<(2 + rng.below(5)) { covered.insert(UInt8(rng.pick(cumulative: marketCum))) }
+            }
             let channels = [Channel.AMAZON, .EBAY, .TAOBAO, .RAKUTEN, .QOO10].filter { _ in rng.chance(0.2) }
             let success = 200 + rng.below(700)
             var deskText = desks.map { "\($0.industry.rawValue):\($0.capacity)" }.joined(separator: ";")
@@ -477,8 +488,9 @@ public struct NationGenerator {
             line += 1
             w.field(o.rawValue)
             w.field(configuration.programYear)
-            w.field(Int64(Double(c) * (1.05 + 0.1 * rng.unit())))
-            w.field(Int64(Double(avg) * (1.02 + 0.08 * rng.unit())))
+            // Some offices set targets within reach, some ambitious ones.
+            w.field(Int64(Double(c) * (0.85 + 0.25 * rng.unit())))
+            w.field(Int64(Double(avg) * (0.85 + 0.25 * rng.unit())))
             try w.endRow()
         }
         if dirtyShare > 0 {
@@ -504,9 +516,12 @@ public struct NationGenerator {
         let starts = (0..<ProgramConfiguration.periods).map { "\(configuration.start(ofPeriod: $0))" }
         var line = 1
         for f in firms where f.exportUSDk > 0 {
-            let perPeriod = max(1, f.exportUSDk / 26)
+            // This year's exports: last year's grown by -15% to +25%, spread over the periods the
+            // firm ships in (7 in 10).
+            let growth = 0.85 + 0.4 * rng.unit()
+            let perPeriod = max(1, Double(f.exportUSDk) * growth / (26 * 0.7))
             for p in 0..<ProgramConfiguration.periods where rng.chance(0.7) {
-                let amount = max(1, Int64(Double(perPeriod) * (0.5 + rng.unit())))
+                let amount = max(1, Int64(perPeriod * (0.5 + rng.unit())))
                 line += 1
                 var id = "\(f.id)"
                 var date = starts[p]

@@ -50,17 +50,17 @@ public struct JobQueue: Sendable {
 
 extension RedisReply {
     /// The array, or a malformed-reply error naming what was expected.
-    func expectArray(_ what: String) throws -> [RedisReply] {
+    public func expectArray(_ what: String) throws -> [RedisReply] {
         guard let a = array else { throw QueueError.malformedReply("\(what): expected an array, got \(self)") }
         return a
     }
 
-    func expectInt(_ what: String) throws -> Int64 {
+    public func expectInt(_ what: String) throws -> Int64 {
         guard let i = int else { throw QueueError.malformedReply("\(what): expected an integer, got \(self)") }
         return i
     }
 
-    func expectString(_ what: String) throws -> String {
+    public func expectString(_ what: String) throws -> String {
         guard let s = string else { throw QueueError.malformedReply("\(what): expected a string, got \(self)") }
         return s
     }

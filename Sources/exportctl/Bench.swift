@@ -1,6 +1,7 @@
 import ArgumentParser
 import ExportBench
 import ExportData
+import Foundation
 import JobQueue
 import Logging
 import ProcessSupport
@@ -11,7 +12,7 @@ struct Bench: AsyncParsableCommand {
         abstract: "Measure ExportGrid's speed (benchmarks print figures; they assert nothing).",
         subcommands: [
             RedisBench.self, EnqueueBench.self, DrainBench.self, IngestBench.self, IngestParse.self, EvaluateBench.self,
-            MatchBench.self,
+            MatchBench.self, PipelineBench.self,
         ]
     )
 }
@@ -264,6 +265,78 @@ struct MatchBench: ParsableCommand {
             )
         } else {
             print("python comparison skipped: \(f.pythonProblem ?? "no output")")
+        }
+    }
+}
+
+struct PipelineBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "pipeline",
+        abstract: "A generated nation run to its report by one scheduler and --workers workers, per stage.",
+        discussion: """
+            Generates a nation into --dir when it has none, starts a private redis-server (unless
+            REDIS_URL is set), one export-scheduler and --workers export-worker processes, submits the
+            dataset and waits for the report. Prints the time of every stage, the time spent inside
+            the domain functions (the rest is the pipeline's overhead: loading, transport through
+            Redis, scheduling, merging), the Redis memory of the run and each process's peak RSS.
+            With --compare W, runs again with W workers and prints the ratio of the totals.
+            """)
+
+    @Option(help: "Firms in the generated nation.")
+    var firms = 1_000_000
+
+    @Option(help: "Dataset directory (generated when it has no firms.csv).")
+    var dir = "/tmp/exportgrid-bench-pipeline"
+
+    @Option(help: "Worker processes.")
+    var workers = 2
+
+    @Option(help: "Also run with this many workers and compare.")
+    var compare: Int?
+
+    func run() async throws {
+        let url = ProcessInfo.processInfo.environment["REDIS_URL"]
+        var totals: [(Int, Double)] = []
+        for w in [workers] + (compare.map { [$0] } ?? []) {
+            let f = try await PipelineBenchmark(
+                firms: firms, directory: dir, workers: w, binaries: executableDirectory()
+            )
+            .run(redisURL: url, runID: "bench-\(w)")
+            totals.append((w, f.totalSeconds))
+            let cores = WorkerConfiguration.cores
+            print("\n\(f.firms) firms in \(f.chunks) chunks, \(w) workers (\(cores) cores), one scheduler")
+            for (name, s) in f.stages { print("  " + pad(name, 40) + lpad(String(format: "%.3f s", s), 10)) }
+            print("  " + pad("total (submit to report)", 40) + lpad(String(format: "%.3f s", f.totalSeconds), 10))
+            let compute = f.computeSeconds.reduce(0) { $0 + $1.seconds }
+            print(
+                "  domain functions: "
+                    + f.computeSeconds.map { "\($0.stage) \(String(format: "%.3f", $0.seconds)) s" }
+                    .joined(separator: ", ") + String(format: " (sum %.3f s of CPU)", compute))
+            // The work of the parallel stages spreads over min(workers x concurrency, cores) cores.
+            let par = Double(min(cores, w * cores))
+            let evalCompute = f.computeSeconds.first { $0.stage == "evaluate" }?.seconds ?? 0
+            let ecoCompute = f.computeSeconds.first { $0.stage == "ecosystem" }?.seconds ?? 0
+            let serial = compute - evalCompute - ecoCompute
+            let domainWall = (evalCompute + ecoCompute) / par + serial
+            print(
+                String(
+                    format:
+                        "  pipeline overhead: %.3f s of %.3f s = %.0f%% (total minus the domain work spread over %.0f cores)",
+                    f.totalSeconds - domainWall, f.totalSeconds, 100 * (f.totalSeconds - domainWall) / f.totalSeconds,
+                    par))
+            print(
+                "  Redis: the run's \(f.runKeys) keys use \(f.runMemoryBytes / 1024 / 1024) MiB; server used_memory \(f.redisUsedMemory / 1024 / 1024) MiB"
+            )
+            print(
+                "  peak RSS: submit (exportctl) \(f.submitRSSkB / 1024) MiB, "
+                    + f.processRSSkB.map { "\($0.name) \($0.kB / 1024) MiB" }.joined(separator: ", "))
+        }
+        if totals.count == 2 {
+            print(
+                String(
+                    format: "\n%d workers: %.3f s, %d workers: %.3f s; ratio %.2f", totals[1].0, totals[1].1,
+                    totals[0].0,
+                    totals[0].1, totals[1].1 / totals[0].1))
         }
     }
 }

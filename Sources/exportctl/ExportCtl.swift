@@ -9,6 +9,9 @@ struct ExportCtl: AsyncParsableCommand {
             Every command reads REDIS_URL (redis://[user:password@]host:port[/db]) and
             EXPORTGRID_NAMESPACE (key prefix, default exportgrid). Credentials are never printed.
             """,
-        subcommands: [Generate.self, Validate.self, Bench.self]
+        subcommands: [
+            Generate.self, Validate.self, Submit.self, Status.self, Report.self, Runs.self, Workers.self, Jobs.self,
+            Dead.self, Pause.self, Resume.self, Monitor.self, LoadExports.self, Demo.self, Bench.self,
+        ]
     )
 }

@@ -162,6 +162,8 @@ public enum PayloadKind {
     public static let ecosystemInput: UInt8 = 4
     public static let ecosystemResult: UInt8 = 5
     public static let dataset: UInt8 = 6
+    public static let runTables: UInt8 = 7
+    public static let exportRecords: UInt8 = 8
 }
 
 extension BinaryWriter {

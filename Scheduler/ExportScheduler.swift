@@ -1,0 +1,97 @@
+import ArgumentParser
+import ExportDomain
+import ExportServices
+import Foundation
+import JobQueue
+import Logging
+import ProcessSupport
+import RedisClient
+
+/// `export-scheduler`: drives runs. Any number may run; one leads (a lease in Redis) and plans
+/// runs left unplanned, starts periodic monitoring once per two-week period and purges expired
+/// runs. Every scheduler also serves the control queue (the national pool, the collector), so
+/// stage transitions happen while any one of them is alive.
+@main
+struct ExportScheduler: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "export-scheduler",
+        abstract: "Drive ExportGrid runs: leadership, planning, periodic monitoring, the control queue.",
+        discussion: """
+            Reads REDIS_URL and EXPORTGRID_NAMESPACE. SIGTERM or SIGINT stops it gracefully (it gives
+            up leadership at once, so another scheduler takes over without waiting for the lease).
+            """
+    )
+
+    @Option(help: "This scheduler's id (default: hostname and pid).")
+    var id: String?
+
+    @Option(help: "Control-queue jobs (national pool, collector) run at once; 0 serves none.")
+    var controlConcurrency = 2
+
+    @Option(help: "Days a finished run is kept before its keys are purged.")
+    var retentionDays = 7.0
+
+    @Option(help: "Seconds of the leadership lease (renewed every tick while alive).")
+    var leaseSeconds = 10.0
+
+    @Option(help: "Simulated clock for monitoring: start at this date (YYYY-MM-DD) instead of now.")
+    var clockStart: String?
+
+    @Option(help: "Simulated clock speed: simulated seconds per real second.")
+    var clockSpeed = 1.0
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error.")
+    var logLevel = "info"
+
+    func run() async throws {
+        let level = Logger.Level(rawValue: logLevel) ?? .info
+        LoggingSystem.bootstrap { label in
+            var h = StreamLogHandler.standardError(label: label)
+            h.logLevel = level
+            return h
+        }
+        let logger = Logger(label: "export-scheduler")
+        var redisConfig = try RedisConfiguration.fromEnvironment()
+        redisConfig.clientName = "export-scheduler"
+        let redis = RedisConnection(configuration: redisConfig, logger: logger)
+        let queue = JobQueue(redis: redis, namespace: JobQueue.namespaceFromEnvironment(), logger: logger)
+        let control = RunControl(queue: queue)
+        var clock = SchedulerClock(speed: clockSpeed)
+        if let clockStart {
+            guard let d = CivilDate(iso: clockStart) else {
+                throw ValidationError("--clock-start must be a date YYYY-MM-DD, got '\(clockStart)'")
+            }
+            let epochDay = d.dayNumber - CivilDate(year: 1970, month: 1, day: 1)!.dayNumber
+            clock = SchedulerClock(startingAt: Int64(epochDay) * 86_400_000, speed: clockSpeed)
+        }
+        let name = id ?? "\(WorkerConfiguration.hostname)-\(getpid())"
+        let service = SchedulerService(
+            control: control, id: name, clock: clock, lease: .milliseconds(Int64(leaseSeconds * 1000)),
+            retention: .seconds(Int64(retentionDays * 86_400)), logger: logger)
+
+        var controlWorker: QueueWorker?
+        if controlConcurrency > 0 {
+            var config = WorkerConfiguration(
+                queues: [WeightedQueue(RunJobs.controlQueue)], concurrency: controlConcurrency)
+            config.id = "scheduler-" + name
+            config.version = ExportGridVersion.current
+            let blocking = RedisConnection(configuration: redisConfig, logger: logger, name: "redis-block")
+            controlWorker = QueueWorker(
+                queue: queue, blocking: blocking, configuration: config,
+                handlers: RunHandlers(control: control, logger: logger).all(), logger: logger)
+        }
+        let worker = controlWorker
+        let signals = ShutdownSignals(onShutdown: { sig in
+            logger.notice("shutdown requested", metadata: ["signal": "\(sig)"])
+            service.shutdown()
+            worker?.shutdown()
+        })
+        defer { signals.cancel() }
+        logger.notice("scheduler started", metadata: ["scheduler": "\(name)"])
+        try await withThrowingTaskGroup(of: Void.self) { g in
+            g.addTask { await service.run() }
+            if let worker { g.addTask { try await worker.run() } }
+            try await g.waitForAll()
+        }
+    }
+}

@@ -1,0 +1,98 @@
+import ExportData
+import ExportDomain
+
+/// The national report of a run: every stage's results merged, in a fixed order, as values.
+/// `ReportFiles` renders it; the same input and configuration give the same value whatever
+/// the number of workers, their failures or the chunking (every list is sorted by ids, every
+/// figure is an integer sum of chunk results).
+public struct NationalReport: Sendable {
+    public let runID: String
+    public let tables: RunTables
+    public let input: RunInputReport
+    public let national: ChunkResult
+    public let ecosystems: [EcosystemResult]
+
+    /// One summary per office (empty for an office without firms), in office order.
+    public let regions: [RegionSummary]
+    /// The last period with an export record anywhere (-1: none): the period monitoring reached.
+    public let periodReached: Int
+    public let attainment: [Attainment]
+    public let matches: [Match]
+    public let desks: [DeskReport]
+    public let consortia: [Consortium]
+    public let unplaced: [UnplacedFirm]
+    public let newExportSources: [NewExportSource]
+    public let channelCounts: [Int]
+    public let routeCounts: [Int]
+
+    public init(
+        runID: String, tables: RunTables, input: RunInputReport, national: ChunkResult, ecosystems: [EcosystemResult]
+    ) {
+        self.runID = runID
+        self.tables = tables
+        self.input = input
+        self.national = national
+        self.ecosystems = ecosystems
+        regions = Office.allCases.map { o in national.summaries.first { $0.region == o } ?? RegionSummary(region: o) }
+        var reached = -1
+        for p in 0..<ProgramConfiguration.periods where regions.contains(where: { $0.periodExportingFirms[p] > 0 }) {
+            reached = p
+        }
+        periodReached = reached
+        let year = tables.configuration.programYear
+        attainment = regions.map { s in
+            Attainment(s, target: tables.targets.first { $0.region == s.region && $0.year == year }, period: reached)
+        }
+        matches = ecosystems.flatMap(\.matches).sorted { $0.firm < $1.firm }
+        desks = ecosystems.flatMap(\.desks).sorted { ($0.company, $0.industry.index) < ($1.company, $1.industry.index) }
+        consortia = ecosystems.flatMap(\.consortia).sorted { $0.id < $1.id }
+        unplaced = ecosystems.flatMap(\.unplaced).sorted { $0.firm < $1.firm }
+        var sources: [BusinessNumber: NewExportSource] = [:]
+        for e in ecosystems { for s in e.newExportSources { sources[s.firm] = s } }
+        newExportSources = national.newExportSources.compactMap { sources[$0.firm.id] }
+        var cc = [Int](repeating: 0, count: Channel.allCases.count)
+        var rc = [Int](repeating: 0, count: ChannelRecommendation.Route.allCases.count)
+        for e in ecosystems {
+            for c in e.channels {
+                cc[Channel.allCases.firstIndex(of: c.channel)!] += 1
+                rc[ChannelRecommendation.Route.allCases.firstIndex(of: c.route)!] += 1
+            }
+        }
+        channelCounts = cc
+        routeCounts = rc
+    }
+
+    public var matchedCount: Int { matches.count }
+    public var emergingMatches: Int { matches.filter(\.emerging).count }
+    public var configuration: ProgramConfiguration { tables.configuration }
+
+    public var totalFirms: Int64 { regions.reduce(0) { $0 + $1.firms } }
+    public var exportingFirms: Int64 { regions.reduce(0) { $0 + $1.exportingFirms } }
+    public var exportUSDk: Int64 { regions.reduce(0) { $0 + $1.exportUSDk } }
+    public var midsizeGroups: [Int64] {
+        (0..<MidsizeGroup.allCases.count).map { i in regions.reduce(0) { $0 + $1.midsizeGroups[i] } }
+    }
+    public var tiers: [Int64] {
+        (0..<ExportTier.allCases.count).map { i in regions.reduce(0) { $0 + $1.tiers[i] } }
+    }
+
+    /// Matches per bloc of their target market, in `Bloc` order.
+    public var matchesByBloc: [Int] {
+        var out = [Int](repeating: 0, count: Bloc.allCases.count)
+        for m in matches { out[Bloc.allCases.firstIndex(of: tables.markets[m.targetMarket].bloc)!] += 1 }
+        return out
+    }
+
+    public func marketCode(_ m: UInt8) -> String { tables.markets[m].code }
+
+    public var industryOf: [BusinessNumber: PoolCandidate] {
+        var d: [BusinessNumber: PoolCandidate] = [:]
+        for c in national.pool { d[c.firm.id] = c }
+        return d
+    }
+
+    /// Target figures of an office for the program year.
+    public func target(_ o: Office) -> RegionalTarget? {
+        tables.targets.first { $0.region == o && $0.year == configuration.programYear }
+    }
+}

@@ -1,0 +1,228 @@
+import ExportData
+import ExportDomain
+
+extension NationalReport {
+    /// `report.json` (CONTRACT.md, "The national report"): keys in a fixed order, numbers as
+    /// plain decimals, lists sorted by ids.
+    public func json() -> [UInt8] {
+        var w = JSONWriter()
+        let c = configuration
+        w.object { w in
+            w.field("run_id", runID)
+            w.field("dataset_digest", input.digest)
+            w.key("config")
+            w.object { w in
+                // chunk_size is how the work is split, not a rule of the program: left out, so
+                // that any chunking gives the same bytes.
+                for (k, v) in c.entries where k != "chunk_size" {
+                    if k == "program_start" { w.field(k, v) } else { w.decimalField(k, v) }
+                }
+            }
+            w.key("totals")
+            w.object { w in
+                w.field("firms", totalFirms)
+                w.field("exporting_firms", exportingFirms)
+                w.field("export_usd_k", exportUSDk)
+                w.field("national_goal_usd_k", c.nationalGoalUSDk)
+                w.decimalField("goal_progress", Decimal.ratio(exportUSDk, c.nationalGoalUSDk, places: 4))
+                w.field("pool_size", national.pool.count)
+                w.field("matched", matchedCount)
+                w.field("consortia", consortia.count)
+                w.field("consortium_members", consortia.reduce(0) { $0 + $1.members.count })
+                w.field("unplaced", unplaced.count)
+                w.field("new_export_sources", newExportSources.count)
+                w.field("rows_read", input.rowsRead)
+                w.field("accepted_rows", input.accepted)
+                w.field("rejected_rows", input.rejected)
+            }
+            w.field("period_reached", periodReached)
+            w.key("regions")
+            w.array { w in
+                for (s, a) in zip(regions, attainment) { region(&w, s, a) }
+            }
+            w.key("markets")
+            w.object { w in
+                w.decimalField(
+                    "emerging_share_of_matches", Decimal.ratio(Int64(emergingMatches), Int64(matchedCount), places: 4))
+                w.decimalField("quota", Permille.decimal(c.emergingQuotaPermille))
+                w.field("emerging_matches", emergingMatches)
+                w.field("reserved_seats", desks.reduce(0) { $0 + $1.reserved })
+                w.field("desks_with_unfilled_reserve", desks.filter(\.reserveUnfilled).count)
+                w.key("matches_by_bloc")
+                w.object { w in
+                    for (b, n) in zip(Bloc.allCases, matchesByBloc) { w.field(b.rawValue, n) }
+                }
+            }
+            w.key("pool")
+            w.array { w in
+                for (i, p) in national.pool.enumerated() {
+                    w.object { w in
+                        w.field("rank", i + 1)
+                        w.field("firm_id", p.firm.id.description)
+                        w.decimalField("readiness", Decimal.fixed(Int64(p.readiness), places: 2))
+                        w.field("priority", p.priority)
+                        w.field("industry", p.firm.industry.rawValue)
+                        w.field("region", p.firm.region.rawValue)
+                    }
+                }
+            }
+            w.key("matches")
+            w.array { w in
+                for m in matches {
+                    w.object { w in
+                        w.field("firm_id", m.firm.description)
+                        w.field("company_id", m.company)
+                        w.field("industry", m.industry.rawValue)
+                        w.field("target_market", marketCode(m.targetMarket))
+                        w.field("emerging", m.emerging)
+                        w.field("firm_choice", m.firmChoice)
+                        w.field("desk_rank", m.deskRank)
+                    }
+                }
+            }
+            w.key("desks")
+            w.array { w in
+                for d in desks {
+                    w.object { w in
+                        w.field("company_id", d.company)
+                        w.field("industry", d.industry.rawValue)
+                        w.field("capacity", d.capacity)
+                        w.field("matched", d.matched)
+                        w.field("reserved", d.reserved)
+                        w.field("emerging_matched", d.emergingMatched)
+                        w.field("applicants", d.applicants)
+                        w.field("emerging_applicants", d.emergingApplicants)
+                        w.field("reserve_unfilled", d.reserveUnfilled)
+                    }
+                }
+            }
+            w.key("consortia")
+            w.array { w in
+                for k in consortia {
+                    w.object { w in
+                        w.field("consortium_id", k.id)
+                        w.field("industry", k.industry.rawValue)
+                        w.field("leader", k.leader.description)
+                        w.key("members")
+                        w.array { w in for m in k.members { w.string(m.description) } }
+                        w.field("target_market", marketCode(k.targetMarket))
+                        w.key("institutions")
+                        w.array { w in for i in k.institutions { w.string(i) } }
+                        w.field("objective", k.objective)
+                    }
+                }
+            }
+            w.key("unplaced")
+            w.array { w in
+                for u in unplaced {
+                    w.object { w in
+                        w.field("firm_id", u.firm.description)
+                        w.field("reason", u.reason)
+                    }
+                }
+            }
+            w.key("midsize_groups")
+            w.object { w in
+                for (g, n) in zip(MidsizeGroup.allCases, midsizeGroups) { w.field(g.rawValue, n) }
+            }
+            w.key("export_tiers")
+            w.object { w in
+                for (t, n) in zip(ExportTier.allCases, tiers) { w.field(t.rawValue, n) }
+            }
+            w.key("channels")
+            w.object { w in
+                for (ch, n) in zip(Channel.allCases, channelCounts) { w.field(ch.rawValue, n) }
+            }
+            w.key("channel_routes")
+            w.object { w in
+                for (r, n) in zip(ChannelRecommendation.Route.allCases, routeCounts) { w.field(r.rawValue, n) }
+            }
+            w.key("new_export_sources")
+            w.array { w in
+                for s in newExportSources {
+                    w.object { w in
+                        w.field("firm_id", s.firm.description)
+                        w.decimalField("readiness", Decimal.fixed(Int64(s.readiness), places: 2))
+                        w.field("procurement_excellent", s.procurementExcellent)
+                        w.field("home_shopping_bestseller", s.homeShoppingBestseller)
+                        w.key("markets")
+                        w.array { w in
+                            for m in s.markets {
+                                w.object { w in
+                                    w.field("market", marketCode(m.market))
+                                    w.field("potential_usd_k", m.potentialUSDk)
+                                    w.field("untapped_usd_k", m.untappedUSDk)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            w.key("files")
+            w.array { w in
+                for f in input.files {
+                    w.object { w in
+                        w.field("file", f.file)
+                        w.field("present", f.present)
+                        w.field("rows_read", f.rowsRead)
+                        w.field("accepted", f.accepted)
+                        w.field("rejected", f.rejected)
+                    }
+                }
+            }
+            w.key("rejections")
+            w.array { w in
+                for r in input.rejections {
+                    w.object { w in
+                        w.field("file", r.file)
+                        w.field("line", r.line)
+                        w.field("reason", r.reasonWithColumn)
+                    }
+                }
+            }
+        }
+        var out = w.bytes
+        out.append(10)
+        return out
+    }
+
+    private func region(_ w: inout JSONWriter, _ s: RegionSummary, _ a: Attainment) {
+        let t = target(s.region)
+        w.object { w in
+            w.field("region", s.region.rawValue)
+            w.field("firms", s.firms)
+            w.field("exporting_firms", s.exportingFirms)
+            w.field("export_usd_k", s.exportUSDk)
+            w.key("target_exporting_firms")
+            if let t { w.int(t.exportingFirms) } else { w.null() }
+            w.key("avg_export_usd_k")
+            if let avg = a.averageExportToDate { w.int(avg) } else { w.null() }
+            w.key("target_avg_export_usd_k")
+            if let t { w.int(t.avgExportUSDk) } else { w.null() }
+            w.field("exporting_firms_to_date", a.exportingFirmsToDate)
+            w.field("export_usd_k_to_date", a.exportsToDate)
+            w.key("midsize_groups")
+            w.object { w in
+                for (g, n) in zip(MidsizeGroup.allCases, s.midsizeGroups) { w.field(g.rawValue, n) }
+            }
+            w.key("periods")
+            w.array { w in
+                var firmsToDate: Int64 = 0
+                var exportsToDate: Int64 = 0
+                for p in 0..<ProgramConfiguration.periods where p <= periodReached {
+                    firmsToDate += s.firstExportPeriod[p]
+                    exportsToDate += s.periodExportUSDk[p]
+                    w.object { w in
+                        w.field("period", p + 1)
+                        w.field("start", configuration.start(ofPeriod: p).description)
+                        w.field("export_usd_k", s.periodExportUSDk[p])
+                        w.field("exporting_firms", s.periodExportingFirms[p])
+                        w.field("exporting_firms_to_date", firmsToDate)
+                        w.field("export_usd_k_to_date", exportsToDate)
+                    }
+                }
+            }
+            w.field("behind_pace", a.behindPace)
+        }
+    }
+}

@@ -1,0 +1,171 @@
+import ExportDomain
+import Foundation
+import JobQueue
+import RedisClient
+
+/// A run's state in Redis and the operations on it that every program shares: planning its
+/// first stage, reading what it stored, listing and purging runs.
+public struct RunControl: Sendable {
+    public let queue: JobQueue
+    public var redis: RedisConnection { queue.redis }
+
+    public init(queue: JobQueue) { self.queue = queue }
+
+    public func keys(_ run: String) -> RunKeys { RunKeys(queue: queue.keys, runID: run) }
+
+    static func nowMillis() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
+
+    // MARK: - Planning
+
+    /// Creates the evaluation group (whose completion enqueues the pool job and whose failure
+    /// marks the run failed) and enqueues one evaluation job per chunk. Idempotent: group and
+    /// job ids are fixed by the run, so a second planner (a scheduler resuming a run whose
+    /// submitter died) changes nothing.
+    public func plan(_ run: String) async throws {
+        let meta = try await self.meta(run)
+        guard let chunksText = meta["chunks"], let chunks = Int(chunksText) else {
+            throw RunError("run \(run) is not fully stored (state \(meta["state"] ?? "unknown"))")
+        }
+        guard meta["state"] == "submitted" || meta["state"] == "running" else { return }
+        try await queue.createGroup(
+            GroupSpec(
+                id: RunJobs.evaluateGroup(run), total: chunks,
+                onComplete: JobSpec(
+                    id: RunJobs.poolJob(run), queue: RunJobs.controlQueue, kind: RunJobs.poolKind,
+                    payload: JobRef(run: run, index: 0).encoded(), maxAttempts: 5, timeout: .seconds(600)),
+                onFailure: failSpec(run)))
+        var jobs: [JobSpec] = []
+        for c in 0..<chunks {
+            jobs.append(
+                JobSpec(
+                    id: RunJobs.evaluateJob(run, chunk: c), queue: RunJobs.evaluateQueue, kind: RunJobs.evaluateKind,
+                    payload: JobRef(run: run, index: c).encoded(), maxAttempts: 5, timeout: .seconds(300),
+                    group: RunJobs.evaluateGroup(run)))
+        }
+        _ = try await queue.enqueue(jobs)
+        _ = try await redis.send(
+            RedisCommand(
+                "HSET",
+                [.string(keys(run).meta), "planned", "1", "state", "running"]))
+        _ = try await redis.send(
+            RedisCommand("HSETNX", [.string(keys(run).meta), "started_ms", .int(Int(Self.nowMillis()))]))
+    }
+
+    func failSpec(_ run: String) -> JobSpec {
+        JobSpec(
+            id: RunJobs.failJob(run), queue: RunJobs.controlQueue, kind: RunJobs.failKind,
+            payload: JobRef(run: run, index: 0).encoded(), maxAttempts: 5, timeout: .seconds(60))
+    }
+
+    // MARK: - Reading
+
+    public func meta(_ run: String) async throws -> [String: String] {
+        let r = try await redis.send(RedisCommand("HGETALL", [.string(keys(run).meta)])).expectArray("run meta")
+        var out: [String: String] = [:]
+        var i = 0
+        while i + 1 < r.count {
+            if let k = r[i].string { out[k] = r[i + 1].string ?? "" }
+            i += 2
+        }
+        return out
+    }
+
+    public func exists(_ run: String) async throws -> Bool {
+        try await redis.send(RedisCommand("EXISTS", [.string(keys(run).meta)])).int == 1
+    }
+
+    public func setMeta(_ run: String, _ fields: [(String, String)]) async throws {
+        var args: [RedisArgument] = [.string(keys(run).meta)]
+        for (k, v) in fields { args += [.string(k), .string(v)] }
+        _ = try await redis.send(RedisCommand("HSET", args))
+    }
+
+    /// Sets a field only when absent (first writer wins; for stage times written by retried jobs).
+    public func setMetaOnce(_ run: String, _ field: String, _ value: String) async throws {
+        _ = try await redis.send(RedisCommand("HSETNX", [.string(keys(run).meta), .string(field), .string(value)]))
+    }
+
+    public func bytes(_ key: String) async throws -> [UInt8]? {
+        try await redis.send(RedisCommand("GET", [.string(key)])).bytes
+    }
+
+    public func list(_ key: String) async throws -> [[UInt8]] {
+        try await redis.send(RedisCommand("LRANGE", [.string(key), 0, -1])).expectArray("list").map { $0.bytes ?? [] }
+    }
+
+    public func tables(_ run: String) async throws -> RunTables {
+        guard let b = try await bytes(keys(run).tables) else {
+            throw PermanentFailure("run \(run) has no stored tables (purged, or never submitted)")
+        }
+        do { return try RunTables.decode(b) } catch { throw PermanentFailure("run \(run) tables: \(error)") }
+    }
+
+    public func inputReport(_ run: String) async throws -> RunInputReport {
+        guard let b = try await bytes(keys(run).inputReport) else {
+            throw PermanentFailure("run \(run) has no stored input report")
+        }
+        do { return try RunInputReport.decode(b) } catch { throw PermanentFailure("run \(run) input report: \(error)") }
+    }
+
+    /// The report files of a finished run, by file name.
+    public func reportFiles(_ run: String) async throws -> [String: [UInt8]] {
+        let r = try await redis.send(RedisCommand("HGETALL", [.string(keys(run).report)])).expectArray("report")
+        var out: [String: [UInt8]] = [:]
+        var i = 0
+        while i + 1 < r.count {
+            if let k = r[i].string { out[k] = r[i + 1].bytes ?? [] }
+            i += 2
+        }
+        return out
+    }
+
+    /// Every run id, oldest first.
+    public func runs() async throws -> [String] {
+        try await redis.send(RedisCommand("ZRANGE", [.string(RunKeys.index(queue.keys)), 0, -1]))
+            .expectArray("runs").compactMap(\.string)
+    }
+
+    /// Redis memory used by a run's keys (MEMORY USAGE summed over them), and their count.
+    public func memory(_ run: String) async throws -> (bytes: Int64, keys: Int) {
+        var total: Int64 = 0
+        var n = 0
+        for k in try await runKeys(run) {
+            n += 1
+            total += try await redis.send(RedisCommand("MEMORY", ["USAGE", .string(k), "SAMPLES", 0])).int ?? 0
+        }
+        return (total, n)
+    }
+
+    func runKeys(_ run: String) async throws -> [String] {
+        var out: [String] = []
+        var cursor = "0"
+        repeat {
+            let r = try await redis.send(
+                RedisCommand("SCAN", [.string(cursor), "MATCH", .string(keys(run).pattern), "COUNT", 1000])
+            ).expectArray("scan")
+            guard r.count == 2 else { throw RunError("unexpected SCAN reply") }
+            cursor = r[0].string ?? "0"
+            out += (r[1].array ?? []).compactMap(\.string)
+        } while cursor != "0"
+        return out
+    }
+
+    /// Deletes every key of a run, its groups and its index entry; cancels its jobs still
+    /// pending. Returns the number of keys deleted.
+    @discardableResult
+    public func purge(_ run: String) async throws -> Int {
+        for j in [RunJobs.poolJob(run), RunJobs.collectJob(run)] { _ = try? await queue.cancel(j) }
+        let all = try await runKeys(run)
+        var deleted = 0
+        var i = 0
+        while i < all.count {
+            let batch = Array(all[i..<min(all.count, i + 500)])
+            deleted += Int(try await redis.send(RedisCommand("UNLINK", batch.map { .string($0) })).int ?? 0)
+            i += 500
+        }
+        for g in [RunJobs.evaluateGroup(run), RunJobs.ecosystemGroup(run)] { try await queue.deleteGroup(g) }
+        for p in 0..<ProgramConfiguration.periods { try await queue.deleteGroup(RunJobs.monitorGroup(run, period: p)) }
+        _ = try await redis.send(RedisCommand("ZREM", [.string(RunKeys.index(queue.keys)), .string(run)]))
+        return deleted
+    }
+}

@@ -1,0 +1,264 @@
+import ExportDomain
+import JobQueue
+import Logging
+import RedisClient
+
+/// The job handlers of a run's stages. Each calls the pure domain functions; its result travels
+/// back through the queue's fenced ack (group results), so a result is recorded exactly once
+/// and a worker that lost its lease cannot write one. Anything a handler writes outside the ack
+/// is a deterministic function of the run's input (the same bytes whoever writes them).
+public struct RunHandlers: Sendable {
+    public let control: RunControl
+    let cache: TablesCache
+    let logger: Logger
+
+    public init(control: RunControl, logger: Logger) {
+        self.control = control
+        self.cache = TablesCache(control: control)
+        self.logger = logger
+    }
+
+    /// Every handler, by job kind.
+    public func all() -> [String: any JobHandler] {
+        [
+            RunJobs.evaluateKind: ClosureJobHandler { try await evaluate($0) },
+            RunJobs.poolKind: ClosureJobHandler { try await pool($0) },
+            RunJobs.ecosystemKind: ClosureJobHandler { try await ecosystem($0) },
+            RunJobs.collectKind: ClosureJobHandler { try await collect($0) },
+            RunJobs.failKind: ClosureJobHandler { try await failed($0) },
+            RunJobs.monitorChunkKind: ClosureJobHandler { try await monitorChunk($0) },
+            RunJobs.monitorCollectKind: ClosureJobHandler { try await monitorCollect($0) },
+        ]
+    }
+
+    func ref(_ ctx: JobContext) throws -> JobRef {
+        do { return try JobRef.decode(ctx.payload) } catch {
+            throw PermanentFailure("job \(ctx.id): malformed payload: \(error)")
+        }
+    }
+
+    func log(_ ctx: JobContext, run: String, _ message: String, _ extra: Logger.Metadata = [:]) {
+        var md: Logger.Metadata = ["run": "\(run)", "job": "\(ctx.id)", "attempt": "\(ctx.job.attempt)"]
+        md.merge(extra) { a, _ in a }
+        logger.info("\(message)", metadata: md)
+    }
+
+    // MARK: - Evaluation
+
+    /// A chunk's firms and export records (plus those loaded later when `withLoaded`).
+    func chunkInput(_ run: String, chunk: Int, tables t: RunTables, withLoaded: Bool) async throws -> ChunkInput {
+        let keys = control.keys(run)
+        guard let fb = try await control.bytes(keys.chunk(chunk)) else {
+            throw PermanentFailure("run \(run) has no chunk \(chunk) (purged?)")
+        }
+        do {
+            let firms = try ChunkInput.decodeFirms(fb, markets: t.markets.count)
+            var records: [ExportRecord] = []
+            for b in try await control.list(keys.records(chunk)) {
+                records += try ChunkInput.decodeRecords(b, markets: t.markets.count)
+            }
+            if withLoaded {
+                let ids = Set(firms.map(\.id))
+                for b in try await control.list(keys.loadedExports) {
+                    records += try ChunkInput.decodeRecords(b, markets: t.markets.count).filter {
+                        ids.contains($0.firm)
+                    }
+                }
+            }
+            return ChunkInput(firms: firms, records: records)
+        } catch let e as DecodeError {
+            throw PermanentFailure("run \(run) chunk \(chunk): \(e)")
+        }
+    }
+
+    func evaluate(_ ctx: JobContext) async throws -> [UInt8]? {
+        let r = try ref(ctx)
+        let t = try await cache.tables(r.run)
+        let input = try await chunkInput(r.run, chunk: r.index, tables: t, withLoaded: false)
+        try ctx.checkpoint()
+        let t0 = MonotonicClock.nanos()
+        let result = Evaluator(markets: t.markets, configuration: t.configuration).evaluate(
+            input.firms, records: input.records)
+        try await addComputeTime(r.run, "evaluate", since: t0)
+        log(ctx, run: r.run, "evaluated chunk", ["firms": "\(input.firms.count)", "eligible": "\(result.pool.count)"])
+        return result.encoded()
+    }
+
+    // MARK: - The national pool, and the ecosystem stage
+
+    func pool(_ ctx: JobContext) async throws -> [UInt8]? {
+        let r = try ref(ctx)
+        let run = r.run
+        let t = try await cache.tables(run)
+        let keys = control.keys(run)
+        try await control.setMetaOnce(run, "evaluate_done_ms", "\(RunControl.nowMillis())")
+        let results = try await control.queue.groupResults(RunJobs.evaluateGroup(run))
+        var chunks: [ChunkResult] = []
+        for id in results.keys.sorted() {
+            do { chunks.append(try ChunkResult.decode(results[id]!, markets: t.markets.count)) } catch {
+                throw PermanentFailure("result of \(id): \(error)")
+            }
+        }
+        let t0 = MonotonicClock.nanos()
+        let national = ChunkResult.merge(chunks, poolSize: t.configuration.poolSize)
+        let inputs = Self.ecosystemInputs(national: national, tables: t)
+        try await addComputeTime(run, "pool", since: t0)
+        var set = RedisCommand("SET", [.string(keys.national)])
+        set.append(bytes: national.encoded())
+        _ = try await control.redis.send(set)
+
+        try await control.queue.createGroup(
+            GroupSpec(
+                id: RunJobs.ecosystemGroup(run), total: inputs.count,
+                onComplete: JobSpec(
+                    id: RunJobs.collectJob(run), queue: RunJobs.controlQueue, kind: RunJobs.collectKind,
+                    payload: JobRef(run: run, index: 0).encoded(), maxAttempts: 5, timeout: .seconds(600)),
+                onFailure: control.failSpec(run)))
+        var jobs: [JobSpec] = []
+        for input in inputs {
+            var w = BinaryWriter()
+            w.envelope(kind: ServicePayload.ecosystemJob, version: 1)
+            w.string(run)
+            w.bytes(input.encoded())
+            jobs.append(
+                JobSpec(
+                    id: RunJobs.ecosystemJob(run, input.industry.rawValue), queue: RunJobs.ecosystemQueue,
+                    kind: RunJobs.ecosystemKind, payload: w.bytes, maxAttempts: 5, timeout: .seconds(600),
+                    group: RunJobs.ecosystemGroup(run)))
+        }
+        _ = try await control.queue.enqueue(jobs)
+        try await control.setMetaOnce(run, "pool_done_ms", "\(RunControl.nowMillis())")
+        log(ctx, run: run, "national pool built", ["pool": "\(national.pool.count)", "chunks": "\(chunks.count)"])
+        return nil
+    }
+
+    /// One input per industry ecosystem, in `Industry` order: the pool firms and
+    /// new-export-source firms of that industry, the companies with a desk in it, the
+    /// institutions serving it, and the operators' lists that concern them.
+    public static func ecosystemInputs(national: ChunkResult, tables t: RunTables) -> [EcosystemInput] {
+        Industry.allCases.map { ind in
+            let firms = national.pool.filter { $0.firm.industry == ind }
+            let ids = Set(firms.map(\.firm.id))
+            return EcosystemInput(
+                industry: ind, firms: firms,
+                newExportSources: national.newExportSources.filter { $0.firm.industry == ind },
+                companies: t.companies.filter { c in c.desks.contains { $0.industry == ind } },
+                institutions: t.institutions.filter { $0.industries.contains(ind) },
+                applications: t.applications.filter { ids.contains($0.firm) },
+                deskRankings: t.deskRankings.filter { $0.industry == ind })
+        }
+    }
+
+    func ecosystem(_ ctx: JobContext) async throws -> [UInt8]? {
+        var r = BinaryReader(ctx.payload)
+        let run: String
+        let input: EcosystemInput
+        let t: RunTables
+        do {
+            try r.envelope(kind: ServicePayload.ecosystemJob, version: 1)
+            run = try r.string()
+            try RunJobs.checkRunID(run)
+            let bytes = try r.bytes()
+            try r.expectEnd()
+            t = try await cache.tables(run)
+            input = try EcosystemInput.decode(bytes, markets: t.markets.count)
+        } catch let e as DecodeError {
+            throw PermanentFailure("job \(ctx.id): malformed payload: \(e)")
+        } catch let e as RunError {
+            throw PermanentFailure("job \(ctx.id): \(e)")
+        }
+        let t0 = MonotonicClock.nanos()
+        let result = EcosystemEngine(markets: t.markets, configuration: t.configuration).run(input)
+        try await addComputeTime(run, "ecosystem", since: t0)
+        log(
+            ctx, run: run, "ecosystem done",
+            [
+                "industry": "\(input.industry)", "matched": "\(result.matches.count)",
+                "consortia": "\(result.consortia.count)",
+            ])
+        return result.encoded()
+    }
+
+    // MARK: - The collector
+
+    func collect(_ ctx: JobContext) async throws -> [UInt8]? {
+        let run = try ref(ctx).run
+        let keys = control.keys(run)
+        if try await control.redis.send(RedisCommand("HEXISTS", [.string(keys.report), "report.json"])).int == 1 {
+            return nil
+        }
+        try await control.setMetaOnce(run, "ecosystem_done_ms", "\(RunControl.nowMillis())")
+        let t = try await cache.tables(run)
+        guard let nb = try await control.bytes(keys.national) else {
+            throw PermanentFailure("run \(run) has no national evaluation")
+        }
+        let national: ChunkResult
+        do { national = try ChunkResult.decode(nb, markets: t.markets.count) } catch {
+            throw PermanentFailure("run \(run) national evaluation: \(error)")
+        }
+        let results = try await control.queue.groupResults(RunJobs.ecosystemGroup(run))
+        var ecosystems: [EcosystemResult] = []
+        for id in results.keys.sorted() {
+            do { ecosystems.append(try EcosystemResult.decode(results[id]!, markets: t.markets.count)) } catch {
+                throw PermanentFailure("result of \(id): \(error)")
+            }
+        }
+        ecosystems.sort { $0.industry.index < $1.industry.index }
+        let input = try await control.inputReport(run)
+        let t0 = MonotonicClock.nanos()
+        let report = NationalReport(
+            runID: run, tables: t, input: input, national: national, ecosystems: ecosystems)
+        let files = ReportFiles.render(report)
+        try await addComputeTime(run, "collect", since: t0)
+        var cmd = RedisCommand("HSET", [.string(keys.report)])
+        for name in files.keys.sorted() {
+            cmd.append(name)
+            cmd.append(bytes: files[name]!)
+        }
+        _ = try await control.redis.send(cmd)
+        try await control.setMetaOnce(run, "finished_ms", "\(RunControl.nowMillis())")
+        try await control.setMeta(run, [("state", "done")])
+        try await control.queue.deleteGroup(RunJobs.evaluateGroup(run))
+        log(ctx, run: run, "report ready", ["matched": "\(report.matchedCount)"])
+        return nil
+    }
+
+    /// Adds the time spent in the domain functions to the run's `compute_us_<stage>` (the
+    /// benchmark's measure of pipeline overhead; a retried job counts again).
+    func addComputeTime(_ run: String, _ stage: String, since t0: UInt64) async throws {
+        let us = Int((MonotonicClock.nanos() - t0) / 1000)
+        _ = try await control.redis.send(
+            RedisCommand("HINCRBY", [.string(control.keys(run).meta), .string("compute_us_" + stage), .int(us)]))
+    }
+
+    func failed(_ ctx: JobContext) async throws -> [UInt8]? {
+        let run = try ref(ctx).run
+        try await control.setMeta(
+            run,
+            [
+                ("state", "failed"),
+                ("error", "a job of this run failed permanently; see: exportctl dead list"),
+            ])
+        try await control.setMetaOnce(run, "finished_ms", "\(RunControl.nowMillis())")
+        logger.error("run failed", metadata: ["run": "\(run)", "job": "\(ctx.id)"])
+        return nil
+    }
+}
+
+/// Decoded `RunTables` of recent runs, so a worker reads them once per run, not once per job.
+actor TablesCache {
+    let control: RunControl
+    var entries: [(run: String, tables: RunTables)] = []
+
+    init(control: RunControl) { self.control = control }
+
+    func tables(_ run: String) async throws -> RunTables {
+        if let e = entries.first(where: { $0.run == run }) { return e.tables }
+        let t = try await control.tables(run)
+        if !entries.contains(where: { $0.run == run }) {
+            entries.append((run, t))
+            if entries.count > 4 { entries.removeFirst() }
+        }
+        return t
+    }
+}

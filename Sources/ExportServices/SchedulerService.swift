@@ -1,0 +1,149 @@
+import ExportDomain
+import Foundation
+import JobQueue
+import Logging
+import RedisClient
+
+/// The time the scheduler's periodic monitoring follows: the wall clock, or a simulated one
+/// starting at a given instant and running `speed` times faster (tests, rehearsals).
+public struct SchedulerClock: Sendable {
+    let startMillis: Int64
+    let realStart: UInt64
+    let speed: Double
+
+    public init(startingAt millis: Int64? = nil, speed: Double = 1) {
+        startMillis = millis ?? Int64(Date().timeIntervalSince1970 * 1000)
+        realStart = MonotonicClock.nanos()
+        self.speed = speed
+    }
+
+    public func nowMillis() -> Int64 {
+        startMillis + Int64(Double(MonotonicClock.nanos() - realStart) / 1e6 * speed)
+    }
+
+    /// The two-week period (0-based) of the program year that `now` falls in, if any.
+    public func period(_ c: ProgramConfiguration) -> Int? {
+        let day = Int(nowMillis() / 86_400_000) + CivilDate(year: 1970, month: 1, day: 1)!.dayNumber
+        return c.period(of: CivilDate(dayNumber: day))
+    }
+}
+
+/// What `export-scheduler` does besides serving the control queue: one scheduler leads (a
+/// lease in Redis, renewed while alive, taken over when it lapses) and, while leading, plans
+/// runs whose submitter died before planning, starts each run's periodic monitoring once per
+/// two-week period, and purges runs past their retention. Every action is idempotent, so a new
+/// leader resuming a dead one's work repeats nothing.
+public final class SchedulerService: @unchecked Sendable {
+    public let control: RunControl
+    public let id: String
+    let clock: SchedulerClock
+    let logger: Logger
+    let tick: Duration
+    let leaseMillis: Int
+    let retentionMillis: Int64
+    private let lock = NSLock()
+    private var stopping = false
+    private var leading = false
+    private var tables: [String: ProgramConfiguration] = [:]
+
+    public init(
+        control: RunControl, id: String, clock: SchedulerClock = SchedulerClock(), tick: Duration = .milliseconds(250),
+        lease: Duration = .seconds(10), retention: Duration = .seconds(7 * 86_400), logger: Logger
+    ) {
+        self.control = control
+        self.id = id
+        self.clock = clock
+        self.tick = tick
+        self.leaseMillis = Int(lease.components.seconds * 1000 + lease.components.attoseconds / 1_000_000_000_000_000)
+        self.retentionMillis = retention.components.seconds * 1000
+        self.logger = logger
+    }
+
+    public var leaderKey: String { control.queue.keys.prefix + "scheduler:leader" }
+
+    public var isLeader: Bool { lock.withLock { leading } }
+
+    public func shutdown() { lock.withLock { stopping = true } }
+
+    static let renew = RedisScript(
+        name: "leader-renew",
+        source: """
+            if redis.call('GET', KEYS[1]) == ARGV[1] then
+              redis.call('PEXPIRE', KEYS[1], ARGV[2])
+              return 1
+            end
+            if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 2 end
+            return 0
+            """)
+    static let release = RedisScript(
+        name: "leader-release",
+        source: """
+            if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+            return 0
+            """)
+
+    /// Runs until `shutdown()`; gives up leadership on the way out.
+    public func run() async {
+        while !lock.withLock({ stopping }) {
+            do {
+                let r = try await control.redis.run(
+                    Self.renew, keys: [leaderKey], args: [.string(id), .int(leaseMillis)])
+                let was = isLeader
+                let now = r.int ?? 0 > 0
+                lock.withLock { leading = now }
+                if now && !was { logger.notice("leading", metadata: ["scheduler": "\(id)"]) }
+                if !now && was { logger.notice("no longer leading", metadata: ["scheduler": "\(id)"]) }
+                if now { try await lead() }
+            } catch {
+                logger.warning("scheduler tick failed", metadata: ["error": "\(error)"])
+            }
+            try? await Task.sleep(for: tick)
+        }
+        if isLeader { _ = try? await control.redis.run(Self.release, keys: [leaderKey], args: [.string(id)]) }
+    }
+
+    /// One round of the leader's duties.
+    func lead() async throws {
+        let now = RunControl.nowMillis()
+        for run in try await control.runs() {
+            let meta = try await control.meta(run)
+            let state = meta["state"] ?? ""
+            if state == "submitted" && meta["planned"] != "1" {
+                // The submitter plans right after storing; take over when it has not for 5 s.
+                if let at = meta["submitted_ms"].flatMap(Int64.init), now - at > 5_000 {
+                    logger.notice("planning a run its submitter left unplanned", metadata: ["run": "\(run)"])
+                    try await control.plan(run)
+                }
+            } else if state == "done" {
+                try await monitor(run)
+                if let done = meta["finished_ms"].flatMap(Int64.init), now - done > retentionMillis {
+                    logger.notice("purging a run past its retention", metadata: ["run": "\(run)"])
+                    try await control.purge(run)
+                }
+            }
+        }
+    }
+
+    func monitor(_ run: String) async throws {
+        let configuration: ProgramConfiguration
+        if let c = lock.withLock({ tables[run] }) {
+            configuration = c
+        } else {
+            configuration = try await control.tables(run).configuration
+            lock.withLock { tables[run] = configuration }
+        }
+        guard let p = clock.period(configuration) else { return }
+        let k = control.keys(run)
+        guard
+            try await control.redis.send(RedisCommand("HEXISTS", [.string(k.monitorClaims), .string("\(p)")])).int == 0
+        else { return }
+        // Start, then claim: a leader dying in between leaves the period unclaimed, and the next
+        // one starts the same round again (fixed ids: nothing runs twice).
+        try await control.startMonitoring(run, period: p, round: 0)
+        if try await control.claimPeriod(run, period: p) {
+            _ = try await control.redis.send(
+                RedisCommand("HINCRBY", [.string(control.keys(run).meta), "monitor_rounds_started", 1]))
+            logger.info("periodic monitoring started", metadata: ["run": "\(run)", "period": "\(p + 1)"])
+        }
+    }
+}

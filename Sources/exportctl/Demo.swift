@@ -1,0 +1,156 @@
+import ArgumentParser
+import ExportData
+import ExportDomain
+import ExportServices
+import Foundation
+import JobQueue
+import ProcessSupport
+import RedisClient
+
+/// Processes the demo started, stopped on the way out whatever happens (also on Ctrl-C).
+final class DemoProcesses: @unchecked Sendable {
+    private let lock = NSLock()
+    private var children: [ChildProcess] = []
+    private var redis: LocalRedisServer?
+
+    func add(_ c: ChildProcess) { lock.withLock { children.append(c) } }
+    func setRedis(_ r: LocalRedisServer) { lock.withLock { redis = r } }
+
+    func stopAll() {
+        let (cs, r) = lock.withLock { () -> ([ChildProcess], LocalRedisServer?) in
+            defer {
+                children = []
+                redis = nil
+            }
+            return (children, redis)
+        }
+        for c in cs { c.signal(SIGTERM) }
+        for c in cs { c.stop(grace: 10) }
+        r?.stop()
+    }
+}
+
+/// The directory of the running executable (the other programs are built beside it).
+func executableDirectory() -> String {
+    var buf = [CChar](repeating: 0, count: 4096)
+    let n = readlink("/proc/self/exe", &buf, buf.count - 1)
+    guard n > 0 else { return "." }
+    let path = String(decoding: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    return String(path[..<(path.lastIndex(of: "/") ?? path.endIndex)])
+}
+
+struct Demo: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "The whole pipeline on a generated nation: what ops/demo runs after installing and building.",
+        discussion: """
+            Starts a private redis-server on a free loopback port unless REDIS_URL is set, generates a
+            nation, starts one export-scheduler and --workers export-worker processes, submits the
+            dataset, shows progress, writes the report into --out and prints a summary. Everything it
+            started is stopped on the way out, also on Ctrl-C. Logs are in <out>/logs.
+            """)
+
+    @Option(help: "Firms in the generated nation.") var firms = 100_000
+    @Option(help: "Seed of the generated nation.") var seed: UInt64 = 2016
+    @Option(help: "Worker processes.") var workers = 2
+    @Option(help: "Output directory: dataset, logs and the report.") var out = "out"
+    @Option(help: "Use this dataset directory instead of generating one.") var dataset: String?
+
+    func run() async throws {
+        let procs = DemoProcesses()
+        let signals = ShutdownSignals(onShutdown: { _ in
+            FileHandle.standardError.write(Data("\ninterrupted: stopping everything the demo started\n".utf8))
+            procs.stopAll()
+            Glibc.exit(130)
+        })
+        defer {
+            signals.cancel()
+            procs.stopAll()
+        }
+        try await reporting {
+            try FileManager.default.createDirectory(atPath: out + "/logs", withIntermediateDirectories: true)
+            var env = ProcessInfo.processInfo.environment
+            if env["REDIS_URL"] == nil {
+                let r = try LocalRedisServer()
+                procs.setRedis(r)
+                env["REDIS_URL"] = r.url
+                setenv("REDIS_URL", r.url, 1)
+                print("started redis-server on 127.0.0.1:\(r.port) (private to this demo)")
+            } else {
+                print("using REDIS_URL from the environment")
+            }
+            let data = dataset ?? out + "/dataset"
+            if dataset == nil {
+                let t0 = monotonicSeconds()
+                let s = try NationGenerator(firms: firms, seed: seed, dirtyShare: 0.002).write(to: data)
+                print(
+                    "generated \(s.firms) firms (\(s.exporters) exporting), \(s.companies) trading companies, "
+                        + "\(s.institutions) institutions in \(data) (\(rounded(monotonicSeconds() - t0, 1)) s)")
+            }
+            let dir = executableDirectory()
+            let sched = try ChildProcess(
+                executable: dir + "/export-scheduler", arguments: ["--log-level", "notice"], environment: env,
+                stdoutPath: out + "/logs/scheduler.log", stderrPath: out + "/logs/scheduler.log")
+            procs.add(sched)
+            for i in 0..<workers {
+                procs.add(
+                    try ChildProcess(
+                        executable: dir + "/export-worker", arguments: ["--log-level", "notice"], environment: env,
+                        stdoutPath: out + "/logs/worker-\(i + 1).log", stderrPath: out + "/logs/worker-\(i + 1).log"))
+            }
+            print("started 1 scheduler and \(workers) workers (logs in \(out)/logs)")
+
+            let c = try Cluster()
+            let run = "demo-\(seed)-\(firms)"
+            if try await c.control.exists(run) { try await c.control.purge(run) }
+            let t0 = monotonicSeconds()
+            let s = try await Submission.store(
+                directory: data, runID: run, encoding: nil, chunkSizeOverride: nil, redis: c.redisConfig,
+                namespace: c.namespace, logger: c.logger)
+            try await c.control.plan(run)
+            print(
+                "submitted run \(run): \(s.firms) firms in \(s.chunks) chunks; \(s.input.rejected) of "
+                    + "\(s.input.rowsRead) rows rejected")
+            guard try await watch(c, run: run, untilDone: true) else {
+                throw CLIError("the run failed", hint: "see exportctl dead list and \(out)/logs")
+            }
+            let files = try await c.control.reportFiles(run)
+            for (name, bytes) in files {
+                guard FileManager.default.createFile(atPath: out + "/" + name, contents: Data(bytes)) else {
+                    throw CLIError("cannot write \(out)/\(name)", hint: "check the directory's permissions")
+                }
+            }
+            print("\nrun finished in \(rounded(monotonicSeconds() - t0, 1)) s")
+            try summarize(files["report.json"] ?? [], out: out)
+        }
+    }
+
+    func summarize(_ json: [UInt8], out: String) throws {
+        guard let obj = try JSONSerialization.jsonObject(with: Data(json)) as? [String: Any],
+            let totals = obj["totals"] as? [String: Any], let markets = obj["markets"] as? [String: Any],
+            let regions = obj["regions"] as? [[String: Any]]
+        else { throw CLIError("the report could not be read back") }
+        func n(_ v: Any?) -> String { v.map { "\($0)" } ?? "-" }
+        print("National totals:")
+        print(
+            "  firms \(n(totals["firms"])), exporting \(n(totals["exporting_firms"])), exports USD \(n(totals["export_usd_k"])) k"
+        )
+        print("  progress toward the national goal: \(n(totals["goal_progress"]))")
+        print(
+            "  pool \(n(totals["pool_size"])), matched \(n(totals["matched"])), consortia \(n(totals["consortia"])), rejected rows \(n(totals["rejected_rows"]))"
+        )
+        print("  emerging share of matches \(n(markets["emerging_share_of_matches"])) (quota \(n(markets["quota"])))")
+        let behind = regions.filter { ($0["behind_pace"] as? Bool) == true }.map { n($0["region"]) }
+        print(
+            "Attainment: \(regions.count - behind.count) of \(regions.count) offices on pace"
+                + (behind.isEmpty ? "" : "; behind: " + behind.joined(separator: ", ")))
+        for r in regions {
+            print(
+                "  " + pad(n(r["region"]), 18)
+                    + "exporting firms to date \(n(r["exporting_firms_to_date"])) / target \(n(r["target_exporting_firms"]))"
+            )
+        }
+        let abs = URL(fileURLWithPath: out).standardizedFileURL.path
+        print("Report: \(abs)/report.html")
+        print("        \(abs)/report.json (and CSV tables beside it)")
+    }
+}

@@ -1,0 +1,476 @@
+import ArgumentParser
+import ExportData
+import ExportDomain
+import ExportServices
+import Foundation
+import JobQueue
+import RedisClient
+
+struct Submit: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Load and validate a dataset, store it in Redis for the workers, enqueue the run, print its id.",
+        discussion: """
+            Firms are stored in per-region chunks of chunk_size (config.toml, or --chunk-size), with
+            their export records, the small tables, the configuration and every rejected row; workers
+            on other machines need only REDIS_URL. With --wait, shows progress per stage and exits when
+            the report is ready (status 1 if the run failed).
+            """
+    )
+
+    @Argument(help: "The dataset directory.")
+    var directory: String
+
+    @Option(help: "The run id (letters, digits, '-', '_', '.'); default: run-<UTC time>.")
+    var runID: String?
+
+    @Flag(help: "Show progress and wait for the report.")
+    var wait = false
+
+    @Option(help: "Force the input encoding (utf-8 or cp949) instead of detecting it per file.")
+    var encoding: String?
+
+    @Option(help: "Firms per evaluation job (overrides chunk_size of config.toml).")
+    var chunkSize: Int?
+
+    func run() async throws {
+        try await reporting {
+            var forced: TextEncoding?
+            if let encoding {
+                guard let e = TextEncoding(name: encoding) else {
+                    throw CLIError("unknown encoding \(encoding)", hint: "use utf-8 or cp949")
+                }
+                forced = e
+            }
+            if let chunkSize, chunkSize < 1 { throw CLIError("--chunk-size must be at least 1") }
+            let c = try Cluster()
+            let id = runID ?? Self.defaultRunID()
+            let s = try await Submission.store(
+                directory: directory, runID: id, encoding: forced, chunkSizeOverride: chunkSize,
+                redis: c.redisConfig, namespace: c.namespace, logger: c.logger)
+            try await c.control.plan(id)
+            FileHandle.standardError.write(
+                Data(
+                    ("stored \(s.firms) firms in \(s.chunks) chunks, \(s.exportRecords) export records; "
+                        + "rows read \(s.input.rowsRead), accepted \(s.input.accepted), rejected \(s.input.rejected) "
+                        + "(\(s.storedBytes / 1024) KiB in \(String(format: "%.2f", s.seconds)) s)\n").utf8))
+            print(id)
+            if wait {
+                let ok = try await watch(c, run: id, untilDone: true)
+                if !ok { throw ExitCode(1) }
+            }
+        }
+    }
+
+    static func defaultRunID() -> String {
+        var t = time(nil)
+        var tmv = tm()
+        gmtime_r(&t, &tmv)
+        return String(
+            format: "run-%04d%02d%02d-%02d%02d%02d", Int(tmv.tm_year) + 1900, Int(tmv.tm_mon) + 1, Int(tmv.tm_mday),
+            Int(tmv.tm_hour), Int(tmv.tm_min), Int(tmv.tm_sec))
+    }
+}
+
+/// One stage of a run as `status` shows it.
+struct StageProgress {
+    var name: String
+    var done: Int
+    var total: Int
+    var state: String
+    var startedMs: Int64?
+    var finishedMs: Int64?
+
+    var seconds: Double? {
+        guard let s = startedMs else { return nil }
+        return Double((finishedMs ?? nowMillis()) - s) / 1000
+    }
+}
+
+func stages(_ c: Cluster, run: String, meta: [String: String]) async throws -> [StageProgress] {
+    func ms(_ k: String) -> Int64? { meta[k].flatMap(Int64.init) }
+    let chunks = meta["chunks"].flatMap(Int.init) ?? 0
+    let failed = meta["state"] == "failed"
+    var out: [StageProgress] = []
+    let loaded = meta["state"] != "loading"
+    out.append(
+        StageProgress(
+            name: "load", done: loaded ? 1 : 0, total: 1, state: loaded ? "done" : (failed ? "failed" : "running"),
+            startedMs: ms("created_ms"), finishedMs: ms("submitted_ms")))
+    var ev = StageProgress(
+        name: "evaluate", done: 0, total: chunks, state: "waiting", startedMs: ms("started_ms"),
+        finishedMs: ms("evaluate_done_ms"))
+    if ev.finishedMs != nil {
+        ev.done = chunks
+        ev.state = "done"
+    } else if let g = try await c.queue.group(RunJobs.evaluateGroup(run)) {
+        ev.done = g.done
+        ev.total = g.total
+        ev.state = g.failed > 0 ? "failed" : "running"
+    }
+    out.append(ev)
+    var pool = StageProgress(
+        name: "pool", done: 0, total: 1, state: "waiting", startedMs: ms("evaluate_done_ms"),
+        finishedMs: ms("pool_done_ms"))
+    if pool.finishedMs != nil {
+        pool.done = 1
+        pool.state = "done"
+    } else if pool.startedMs != nil {
+        pool.state = "running"
+    }
+    out.append(pool)
+    let industries = Industry.allCases.count
+    var eco = StageProgress(
+        name: "ecosystems", done: 0, total: industries, state: "waiting", startedMs: ms("pool_done_ms"),
+        finishedMs: ms("ecosystem_done_ms"))
+    if eco.finishedMs != nil {
+        eco.done = industries
+        eco.state = "done"
+    } else if let g = try await c.queue.group(RunJobs.ecosystemGroup(run)) {
+        eco.done = g.done
+        eco.total = g.total
+        eco.state = g.failed > 0 ? "failed" : "running"
+    }
+    out.append(eco)
+    var col = StageProgress(
+        name: "collect", done: 0, total: 1, state: "waiting", startedMs: ms("ecosystem_done_ms"),
+        finishedMs: meta["state"] == "done" ? ms("finished_ms") : nil)
+    if meta["state"] == "done" {
+        col.done = 1
+        col.state = "done"
+    } else if col.startedMs != nil {
+        col.state = failed ? "failed" : "running"
+    }
+    out.append(col)
+    if failed { for i in out.indices where out[i].state == "running" { out[i].state = "failed" } }
+    return out
+}
+
+func stageLine(_ s: StageProgress) -> String {
+    var line = pad(s.name, 11) + pad(s.state, 8) + lpad("\(s.done)/\(s.total)", 11)
+    if let secs = s.seconds, s.state != "waiting" {
+        line += lpad(String(format: "%.1f s", secs), 10)
+        if s.state == "running", s.done > 0, s.total > s.done, secs > 0 {
+            let rate = Double(s.done) / secs
+            line += String(format: "  %.1f jobs/s, ETA %.0f s", rate, Double(s.total - s.done) / rate)
+        }
+    }
+    return line
+}
+
+/// Shows a run's stages until it is done or failed (or once, with `untilDone` false). A live
+/// display on a terminal, plain lines otherwise. Returns false when the run failed.
+func watch(_ c: Cluster, run: String, untilDone: Bool) async throws -> Bool {
+    let tty = isatty(1) == 1
+    var lastPrinted = ""
+    var drawn = 0
+    while true {
+        let meta = try await c.requireRun(run)
+        let st = try await stages(c, run: run, meta: meta)
+        let state = meta["state"] ?? "unknown"
+        var lines = ["run \(run): \(state)"] + st.map { "  " + stageLine($0) }
+        if state == "failed" { lines.append("  error: \(meta["error"] ?? "unknown")") }
+        let text = lines.joined(separator: "\n")
+        if tty && untilDone {
+            if drawn > 0 { print("\u{1B}[\(drawn)A", terminator: "") }
+            for l in lines { print("\u{1B}[2K" + l) }
+            drawn = lines.count
+        } else if text != lastPrinted {
+            let compact = lines.filter { !$0.contains("waiting") }
+            print(untilDone ? compact.joined(separator: "\n") : text)
+        }
+        lastPrinted = text
+        fflush(nil)
+        if !untilDone || state == "done" || state == "failed" { return state != "failed" }
+        try await Task.sleep(for: .milliseconds(tty ? 250 : 2000))
+    }
+}
+
+struct Status: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "A run's stages (jobs done/total, time, rate, ETA), or the cluster's queues and runs.")
+
+    @Argument(help: "The run id; without it, queue depths, counters and the latest runs.")
+    var run: String?
+
+    @Flag(help: "Keep showing progress until the run is done.")
+    var watch = false
+
+    @Flag(help: "JSON output.")
+    var json = false
+
+    func run() async throws {
+        try await reporting {
+            let c = try Cluster()
+            if let run {
+                let meta = try await c.requireRun(run)
+                if json {
+                    let st = try await stages(c, run: run, meta: meta)
+                    let stagesJSON = st.map {
+                        jsonObject([
+                            ("stage", $0.name), ("state", $0.state), ("done", $0.done), ("total", $0.total),
+                            ("seconds", $0.seconds.map { RawJSON(text: String(format: "%.3f", $0)) }),
+                        ])
+                    }
+                    print(
+                        jsonObject(
+                            [("run_id", run), ("state", meta["state"]), ("error", meta["error"])]
+                                + ["firms", "chunks", "rejected_rows", "dataset_digest"].map { ($0, meta[$0]) }
+                                + [("stages", RawJSON(text: "[" + stagesJSON.joined(separator: ",") + "]"))]))
+                    return
+                }
+                _ = try await ExportCtlWatch.watch(c, run: run, untilDone: watch)
+                return
+            }
+            let depths = try await c.queue.depths()
+            let sizes = try await c.queue.setSizes()
+            let paused = try await c.queue.pausedQueues()
+            let stats = try await c.queue.stats()
+            let runs = try await c.control.runs()
+            if json {
+                let d = depths.keys.sorted().map { jsonString($0) + ":" + "\(depths[$0]!)" }.joined(separator: ",")
+                let s = JobListing.allCases.map { jsonString($0.rawValue) + ":" + "\(sizes[$0] ?? 0)" }.joined(
+                    separator: ",")
+                let k = stats.keys.sorted().map { jsonString($0) + ":" + "\(stats[$0]!)" }.joined(separator: ",")
+                print(
+                    "{\"namespace\":\(jsonString(c.namespace)),\"pending\":{\(d)},\"sets\":{\(s)},\"counters\":{\(k)},\"paused\":["
+                        + paused.map(jsonString).joined(separator: ",") + "],\"runs\":\(runs.count)}")
+                return
+            }
+            print("namespace \(c.namespace)")
+            print("queues (pending):")
+            for q in depths.keys.sorted() {
+                print("  " + pad(q, 16) + lpad("\(depths[q]!)", 10) + (paused.contains(q) ? "  PAUSED" : ""))
+            }
+            print("jobs: " + JobListing.allCases.map { "\($0.rawValue) \(sizes[$0] ?? 0)" }.joined(separator: ", "))
+            print("counters: " + stats.keys.sorted().map { "\($0) \(stats[$0]!)" }.joined(separator: ", "))
+            print("runs: \(runs.count)" + (runs.isEmpty ? "" : " (latest \(runs.suffix(3).joined(separator: ", ")))"))
+        }
+    }
+}
+
+enum ExportCtlWatch {
+    static func watch(_ c: Cluster, run: String, untilDone: Bool) async throws -> Bool {
+        try await exportctl.watch(c, run: run, untilDone: untilDone)
+    }
+}
+
+struct Report: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Write a finished run's report.json, report.html and CSV tables into a directory.")
+
+    @Argument(help: "The run id.")
+    var run: String
+
+    @Option(help: "Output directory (created if missing).")
+    var out: String
+
+    func run() async throws {
+        try await reporting {
+            let c = try Cluster()
+            let meta = try await c.requireRun(run)
+            let files = try await c.control.reportFiles(run)
+            guard !files.isEmpty else {
+                throw CLIError(
+                    "run \(run) has no report yet (state \(meta["state"] ?? "unknown"))",
+                    hint: "follow it with: exportctl status \(run) --watch")
+            }
+            try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+            for name in files.keys.sorted() {
+                let path = out + "/" + name
+                guard FileManager.default.createFile(atPath: path, contents: Data(files[name]!)) else {
+                    throw CLIError("cannot write \(path)", hint: "check the directory's permissions")
+                }
+            }
+            print("wrote \(files.count) files to \(out): " + files.keys.sorted().joined(separator: ", "))
+        }
+    }
+}
+
+struct Runs: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "List runs, or purge a run's keys from Redis.", subcommands: [List.self, Purge.self])
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Every run with its state and size.")
+        @Flag(help: "JSON output.") var json = false
+
+        func run() async throws {
+            try await reporting {
+                let c = try Cluster()
+                var rows: [String] = []
+                if !json {
+                    print(pad("run", 28) + pad("state", 11) + lpad("firms", 10) + lpad("rejected", 10) + "  digest")
+                }
+                for r in try await c.control.runs() {
+                    let m = try await c.control.meta(r)
+                    if json {
+                        rows.append(
+                            jsonObject(
+                                [("run_id", r)]
+                                    + [
+                                        "state", "firms", "chunks", "rejected_rows", "dataset_digest", "created_ms",
+                                        "finished_ms",
+                                    ].map { ($0, m[$0]) }))
+                    } else {
+                        print(
+                            pad(r, 28) + pad(m["state"] ?? "?", 11) + lpad(m["firms"] ?? "-", 10)
+                                + lpad(m["rejected_rows"] ?? "-", 10) + "  "
+                                + String((m["dataset_digest"] ?? "").prefix(16)))
+                    }
+                }
+                if json { print("[" + rows.joined(separator: ",") + "]") }
+            }
+        }
+    }
+
+    struct Purge: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Delete every key of the given runs (data, results, report, monitoring).")
+        @Argument(help: "Run ids.") var runs: [String]
+
+        func run() async throws {
+            try await reporting {
+                let c = try Cluster()
+                for r in runs {
+                    _ = try await c.requireRun(r)
+                    let n = try await c.control.purge(r)
+                    print("purged \(r): \(n) keys")
+                }
+            }
+        }
+    }
+}
+
+struct Monitor: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Recompute a run's regional monitoring now (or print the latest snapshot).",
+        discussion: """
+            Starts an on-demand monitoring round for --period (default: the last period with export
+            records, including those added with load-exports), waits for it, and prints each office's
+            standing against its targets. The scheduler also does this every two weeks by itself.
+            """)
+
+    @Argument(help: "The run id.")
+    var run: String
+
+    @Option(help: "The two-week period, 1 to 26.")
+    var period: Int?
+
+    @Flag(help: "Print the latest stored snapshot without starting a round.")
+    var show = false
+
+    func run() async throws {
+        try await reporting {
+            let c = try Cluster()
+            let meta = try await c.requireRun(run)
+            guard meta["chunks"] != nil, meta["state"] != "loading" else {
+                throw CLIError("run \(run) is not stored yet (state \(meta["state"] ?? "unknown"))")
+            }
+            if show {
+                let snaps = try await c.control.monitorSnapshots(run)
+                guard let p = period.map({ $0 - 1 }) ?? snaps.keys.max(), let s = snaps[p] else {
+                    throw CLIError(
+                        "no monitoring snapshot for run \(run)", hint: "start one with: exportctl monitor \(run)")
+                }
+                print(String(decoding: s, as: UTF8.self), terminator: "")
+                return
+            }
+            if let period, !(1...ProgramConfiguration.periods).contains(period) {
+                throw CLIError("--period must be 1 to \(ProgramConfiguration.periods)")
+            }
+            var p = 0
+            if let period { p = period - 1 } else { p = try await Self.lastPeriodWithRecords(c, run: run) }
+            let round = Int(
+                try await c.redis.send(
+                    RedisCommand("HINCRBY", [.string(c.control.keys(run).meta), "monitor_round", 1])
+                ).int ?? 1)
+            let before = try await c.control.monitorSnapshots(run)[p]
+            try await c.control.startMonitoring(run, period: p, round: round)
+            FileHandle.standardError.write(Data("monitoring round \(round) of period \(p + 1) started\n".utf8))
+            for _ in 0..<600 {
+                if let s = try await c.control.monitorSnapshots(run)[p], s != before,
+                    String(decoding: s, as: UTF8.self).contains("\"round\": \(round),")
+                {
+                    print(String(decoding: s, as: UTF8.self), terminator: "")
+                    return
+                }
+                try await Task.sleep(for: .milliseconds(200))
+            }
+            throw CLIError(
+                "monitoring of period \(p + 1) did not finish within 120 s",
+                hint: "are workers running? exportctl workers")
+        }
+    }
+
+    /// The last period with an export record in the run's stored or loaded files; 0 if none.
+    static func lastPeriodWithRecords(_ c: Cluster, run: String) async throws -> Int {
+        let t = try await c.control.tables(run)
+        var last = 0
+        let keys = c.control.keys(run)
+        let chunks = Int(try await c.control.meta(run)["chunks"] ?? "0") ?? 0
+        var lists = [keys.loadedExports]
+        for i in 0..<chunks { lists.append(keys.records(i)) }
+        for k in lists {
+            for b in try await c.control.list(k) {
+                for r in try ChunkInput.decodeRecords(b, markets: t.markets.count) { last = max(last, r.period) }
+            }
+        }
+        return last
+    }
+}
+
+struct LoadExports: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "load-exports",
+        abstract: "Add a period's export records (exports.csv columns) to a run, for monitoring.",
+        discussion: """
+            Rows are validated like exports.csv (firm ids must be the run's firms, dates the start of a
+            two-week period of the program year); rejected rows are printed with file, line and reason.
+            The next monitoring round (periodic, or exportctl monitor) counts the accepted records.
+            """)
+
+    @Argument(help: "The run id.")
+    var run: String
+
+    @Argument(help: "The CSV file.")
+    var file: String
+
+    @Option(help: "Force the input encoding (utf-8 or cp949).")
+    var encoding: String?
+
+    func run() async throws {
+        try await reporting {
+            let c = try Cluster()
+            _ = try await c.requireRun(run)
+            guard FileManager.default.fileExists(atPath: file) else { throw CLIError("\(file): no such file") }
+            var forced: TextEncoding?
+            if let encoding {
+                guard let e = TextEncoding(name: encoding) else {
+                    throw CLIError("unknown encoding \(encoding)", hint: "use utf-8 or cp949")
+                }
+                forced = e
+            }
+            let t = try await c.control.tables(run)
+            let chunks = Int(try await c.control.meta(run)["chunks"] ?? "0") ?? 0
+            var ids: [BusinessNumber] = []
+            for i in 0..<chunks {
+                guard let b = try await c.control.bytes(c.control.keys(run).chunk(i)) else { continue }
+                ids += try ChunkInput.decodeFirms(b, markets: t.markets.count).map(\.id)
+            }
+            var shown = 0
+            let reader = DatasetReader(directory: ".", encoding: forced) { r in
+                if shown < 20 { print(r.description) }
+                shown += 1
+            }
+            var records: [ExportRecord] = []
+            let report = reader.readExportsFile(
+                file, firms: ids, configuration: t.configuration, markets: t.markets
+            ) { records.append($0) }
+            if let p = report.problem { throw CLIError("\(file): \(p)") }
+            try await c.control.loadExports(run, records: records)
+            print(
+                "\(file): rows read \(report.rowsRead), accepted \(report.accepted), rejected \(report.rejected); "
+                    + "\(records.count) records added to run \(run)")
+        }
+    }
+}

@@ -1,0 +1,145 @@
+import ExportData
+import ExportDomain
+import ExportServices
+import Foundation
+import JobQueue
+import Logging
+import ProcessSupport
+import RedisClient
+import TestSupport
+
+/// A namespace of its own on the suite's Redis, the real programs (`exportctl`,
+/// `export-scheduler`, `export-worker`) as child processes, and a generated dataset.
+final class PipelineFixture: @unchecked Sendable {
+    let url: RedisURL
+    let namespace: String
+    let redis: RedisConnection
+    let control: RunControl
+    let dir: String
+    private var processes: [String: ChildProcess] = [:]
+    private let lock = NSLock()
+
+    init() throws {
+        url = try TestRedis.url()
+        namespace = "p" + UUID().uuidString.prefix(8).lowercased()
+        var l = Logger(label: "pipeline-test")
+        l.logLevel = .error
+        redis = RedisConnection(configuration: RedisConfiguration(url: url), logger: l)
+        control = RunControl(queue: JobQueue(redis: redis, namespace: namespace, logger: l))
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("pipeline-\(namespace)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    }
+
+    deinit {
+        for p in processes.values { p.stop(grace: 2) }
+        try? FileManager.default.removeItem(atPath: dir)
+    }
+
+    var environment: [String: String] {
+        var env = ProcessInfo.processInfo.environment
+        env["REDIS_URL"] = ProcessInfo.processInfo.environment[TestRedis.variable] ?? ""
+        env["EXPORTGRID_NAMESPACE"] = namespace
+        return env
+    }
+
+    static func binary(_ name: String) throws -> String {
+        let d = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        for candidate in [d, d.deletingLastPathComponent()] {
+            let p = candidate.appendingPathComponent(name).path
+            if FileManager.default.isExecutableFile(atPath: p) { return p }
+        }
+        throw TestSetupError("\(name) is not built next to the test binary (\(d.path)); run the suite with ops/test")
+    }
+
+    /// Generates a nation (cached per seed, size and dirt within this fixture).
+    func dataset(firms: Int, seed: UInt64, dirty: Double = 0) throws -> String {
+        let out = dir + "/data-\(firms)-\(seed)-\(dirty)"
+        if !FileManager.default.fileExists(atPath: out + "/firms.csv") {
+            _ = try NationGenerator(firms: firms, seed: seed, dirtyShare: dirty).write(to: out)
+        }
+        return out
+    }
+
+    @discardableResult
+    func start(_ name: String, _ program: String, _ args: [String]) throws -> ChildProcess {
+        let log = dir + "/\(name).log"
+        let p = try ChildProcess(
+            executable: try Self.binary(program), arguments: args, environment: environment, stdoutPath: log,
+            stderrPath: log)
+        lock.withLock { processes[name] = p }
+        return p
+    }
+
+    func worker(_ name: String, concurrency: Int = 2, queues: String? = nil) throws {
+        try start(
+            name, "export-worker",
+            ["--concurrency", "\(concurrency)", "--heartbeat-ttl", "1", "--log-level", "warning"]
+                + (queues.map { ["--queues", $0] } ?? []))
+    }
+
+    func scheduler(_ name: String, _ extra: [String] = []) throws {
+        try start(name, "export-scheduler", ["--lease-seconds", "2", "--log-level", "warning"] + extra)
+    }
+
+    func kill(_ name: String, signal: Int32 = SIGKILL) {
+        guard let p = lock.withLock({ processes[name] }) else { return }
+        p.signal(signal)
+        p.wait()
+    }
+
+    func stopAll() {
+        let ps = lock.withLock { Array(processes.values) }
+        for p in ps { p.signal(SIGTERM) }
+        for p in ps { p.stop(grace: 5) }
+    }
+
+    /// Runs `exportctl` to completion: (exit status, stdout + stderr).
+    func exportctl(_ args: [String]) throws -> (status: Int32, output: String) {
+        let log = dir + "/exportctl-\(UUID().uuidString.prefix(6)).out"
+        let p = try ChildProcess(
+            executable: try Self.binary("exportctl"), arguments: args, environment: environment, stdoutPath: log,
+            stderrPath: log)
+        let status = p.wait()
+        return (status, (try? String(contentsOfFile: log, encoding: .utf8)) ?? "")
+    }
+
+    func submit(_ data: String, run: String, chunkSize: Int? = nil) throws {
+        let r = try exportctl(["submit", data, "--run-id", run] + (chunkSize.map { ["--chunk-size", "\($0)"] } ?? []))
+        guard r.status == 0 else { throw TestSetupError("submit failed (\(r.status)): \(r.output)") }
+    }
+
+    func waitDone(_ run: String, timeout: Duration = .seconds(240)) async throws {
+        try await eventually("run \(run) done", timeout: timeout, every: .milliseconds(100)) {
+            let state = try await control.meta(run)["state"]
+            if state == "failed" { throw TestSetupError("run \(run) failed; logs in \(dir)") }
+            return state == "done"
+        }
+    }
+
+    func report(_ run: String) async throws -> [String: [UInt8]] { try await control.reportFiles(run) }
+
+    func group(_ id: String) async throws -> GroupStatus? { try await control.queue.group(id) }
+
+    /// Every key left in this namespace.
+    func keyCount() async throws -> Int {
+        var n = 0
+        var cursor = "0"
+        repeat {
+            let r = try await redis.send(
+                RedisCommand("SCAN", [.string(cursor), "MATCH", .string("{\(namespace)}:*"), "COUNT", 1000]))
+            cursor = r.array![0].string!
+            n += r.array![1].array!.count
+        } while cursor != "0"
+        return n
+    }
+
+    /// One complete run: `workers` worker processes and one scheduler; returns the report files.
+    func cleanRun(_ data: String, run: String, workers: Int, chunkSize: Int? = nil) async throws -> [String: [UInt8]] {
+        try scheduler("s-\(run)")
+        for i in 0..<workers { try worker("w\(i)-\(run)") }
+        try submit(data, run: run, chunkSize: chunkSize)
+        try await waitDone(run)
+        stopAll()
+        return try await report(run)
+    }
+}

@@ -1,0 +1,280 @@
+import ExportData
+import ExportDomain
+import ExportServices
+import Foundation
+import JobQueue
+import ProcessSupport
+import RedisClient
+import TestSupport
+import Testing
+
+/// End to end with the real programs on a real redis-server: the report is the same bytes
+/// whatever the worker count, the chunking, and the processes killed along the way; every
+/// figure reconciles; rejections are exactly the generator's manifest; monitoring fires once
+/// per period however many schedulers run.
+@Suite("Pipeline, end to end", .serialized)
+struct PipelineTests {
+    static let firms = 6_000
+    static let seed: UInt64 = 77
+
+    @Test func reportIsIdenticalForAnyWorkerCountAndChunking() async throws {
+        let f = try PipelineFixture()
+        let data = try f.dataset(firms: Self.firms, seed: Self.seed)
+        var reports: [(String, [String: [UInt8]])] = []
+        for (workers, chunk) in [(1, 1_000), (2, 1_000), (4, 250), (2, 4_000)] {
+            // Each configuration in a namespace of its own, under the same run id.
+            let g = try PipelineFixture()
+            let files = try await g.cleanRun(data, run: "same-run", workers: workers, chunkSize: chunk)
+            reports.append(("\(workers) workers, chunk \(chunk)", files))
+        }
+        let first = reports[0].1
+        #expect(first["report.json"] != nil)
+        #expect(Set(first.keys) == Set(["report.json", "report.html"] + ReportFiles.tables))
+        for (label, files) in reports.dropFirst() {
+            for name in first.keys.sorted() {
+                let same = files[name] == first[name]
+                #expect(same, "\(name) differs with \(label)")
+            }
+        }
+        try reconcile(first["report.json"]!, data: data)
+    }
+
+    @Test func killedWorkersAndSchedulerChangeNothing() async throws {
+        let f = try PipelineFixture()
+        let data = try f.dataset(firms: Self.firms, seed: Self.seed)
+        let clean = try await PipelineFixture().cleanRun(data, run: "r1", workers: 2, chunkSize: 500)
+
+        // Workers serve only the work queues, so the control jobs (pool, collector) need the
+        // schedulers: killing the leading one mid-run must not stall or change anything.
+        try f.scheduler("s1")
+        try f.worker("a", concurrency: 1, queues: "ecosystem,evaluate")
+        try f.worker("b", concurrency: 1, queues: "ecosystem,evaluate")
+        try f.submit(data, run: "r1", chunkSize: 100)
+        let evaluate = RunJobs.evaluateGroup("r1")
+        try await eventually("evaluation under way", timeout: .seconds(60), every: .milliseconds(5)) {
+            (try await f.group(evaluate)?.done ?? 0) >= 3
+        }
+        f.kill("a")
+        try f.worker("c", concurrency: 1, queues: "ecosystem,evaluate")
+        try await eventually("evaluation half done", timeout: .seconds(60), every: .milliseconds(5)) {
+            (try await f.group(evaluate)?.done ?? 0) >= 25
+        }
+        f.kill("s1")
+        try f.scheduler("s2")
+        let ecosystem = RunJobs.ecosystemGroup("r1")
+        try await eventually("ecosystem stage under way", timeout: .seconds(120), every: .milliseconds(5)) {
+            (try await f.group(ecosystem)?.done ?? 0) >= 1
+        }
+        f.kill("b")
+        try f.worker("d", concurrency: 2, queues: "ecosystem,evaluate")
+        try await f.waitDone("r1")
+        f.stopAll()
+        let files = try await f.report("r1")
+        for name in clean.keys.sorted() {
+            let same = files[name] == clean[name]
+            #expect(same, "\(name) differs after the kills")
+        }
+        let stats = try await f.control.queue.stats()
+        #expect((stats["dead"] ?? 0) == 0)
+    }
+
+    @Test func dirtyDatasetRejectionsAreExactlyTheManifest() async throws {
+        let f = try PipelineFixture()
+        let data = try f.dataset(firms: 3_000, seed: 5, dirty: 0.03)
+        let files = try await f.cleanRun(data, run: "dirty", workers: 2)
+        let report = try JSONSerialization.jsonObject(with: Data(files["report.json"]!)) as! [String: Any]
+        let rejections = report["rejections"] as! [[String: Any]]
+        let got = Set(rejections.map { "\($0["file"]!):\($0["line"]!)" })
+        let manifest = String(
+            decoding: try Data(contentsOf: URL(fileURLWithPath: data + "/dirty_manifest.csv")), as: UTF8.self)
+        let expected = Set(
+            manifest.split(separator: "\n").dropFirst().map { line -> String in
+                let parts = line.split(separator: ",", omittingEmptySubsequences: false)
+                return "\(parts[0]):\(parts[1])"
+            })
+        #expect(!expected.isEmpty)
+        #expect(got == expected)
+        #expect(rejections.count == got.count, "a row rejected twice")
+        let totals = report["totals"] as! [String: Any]
+        #expect(totals["rejected_rows"] as? Int == rejections.count)
+        for file in report["files"] as! [[String: Any]] {
+            #expect((file["accepted"] as! Int) + (file["rejected"] as! Int) == file["rows_read"] as! Int)
+        }
+        let csv = String(decoding: files["rejections.csv"]!, as: UTF8.self)
+        #expect(csv.split(separator: "\n").count == rejections.count + 1)
+        try reconcile(files["report.json"]!, data: data)
+    }
+
+    @Test func periodicMonitoringFiresOncePerPeriodWithTwoSchedulers() async throws {
+        let f = try PipelineFixture()
+        let data = try f.dataset(firms: 2_000, seed: 9)
+        // A simulated clock from the program's start, one two-week period every 2.5 s.
+        let speed = "\(14 * 86_400 / 2.5)"
+        for s in ["m1", "m2"] { try f.scheduler(s, ["--clock-start", "2016-01-04", "--clock-speed", speed]) }
+        try f.worker("w", concurrency: 2)
+        try f.submit(data, run: "mon")
+        try await f.waitDone("mon")
+        let keys = f.control.keys("mon")
+        try await eventually("three monitored periods", timeout: .seconds(60), every: .milliseconds(100)) {
+            try await f.control.monitorSnapshots("mon").count >= 3
+        }
+        f.stopAll()
+        let meta = try await f.control.meta("mon")
+        let snapshots = try await f.control.monitorSnapshots("mon")
+        let runs = try await f.redis.send(RedisCommand("HGETALL", [.string(keys.monitorRuns)])).array!
+        var perPeriod: [Int: Int] = [:]
+        var i = 0
+        while i + 1 < runs.count {
+            perPeriod[Int(runs[i].string!)!] = Int(runs[i + 1].string!)!
+            i += 2
+        }
+        #expect(Int(meta["monitor_rounds_started"] ?? "0") == snapshots.count)
+        #expect(Set(perPeriod.keys) == Set(snapshots.keys))
+        for (p, n) in perPeriod { #expect(n == 1, "period \(p + 1) monitored \(n) times") }
+        // Consecutive periods: none skipped between the first and the last.
+        let ps = snapshots.keys.sorted()
+        #expect(ps.last! - ps.first! + 1 == ps.count)
+
+        // Each snapshot agrees with the report's per-period figures.
+        let report =
+            try JSONSerialization.jsonObject(with: Data(try await f.report("mon")["report.json"]!)) as! [String: Any]
+        let regions = report["regions"] as! [[String: Any]]
+        for (p, bytes) in snapshots {
+            let snap = try JSONSerialization.jsonObject(with: Data(bytes)) as! [String: Any]
+            for (r, s) in zip(regions, snap["regions"] as! [[String: Any]]) {
+                #expect(r["region"] as! String == s["region"] as! String)
+                let periods = r["periods"] as! [[String: Any]]
+                guard p < periods.count else { continue }
+                #expect(periods[p]["exporting_firms_to_date"] as! Int == s["exporting_firms_to_date"] as! Int)
+                #expect(periods[p]["export_usd_k_to_date"] as! Int == s["export_usd_k_to_date"] as! Int)
+            }
+        }
+    }
+
+    @Test func loadedExportsReachOnDemandMonitoring() async throws {
+        let f = try PipelineFixture()
+        let data = try f.dataset(firms: 2_000, seed: 10)
+        _ = try await f.cleanRun(data, run: "load", workers: 1)
+        try f.worker("w", concurrency: 2)
+        try f.scheduler("s")
+        defer { f.stopAll() }
+        let before = try f.exportctl(["monitor", "load", "--period", "5"])
+        #expect(before.status == 0, "\(before.output)")
+        // One firm of the run exports USD 777k in period 5; one row names an unknown firm.
+        let firmsCSV = try String(contentsOfFile: data + "/firms.csv", encoding: .utf8)
+        let firstFirm = firmsCSV.split(separator: "\n")[1].split(separator: ",")[0]
+        let period5 = ProgramConfiguration().start(ofPeriod: 4)
+        let file = f.dir + "/period5.csv"
+        try "firm_id,period_start,market,export_usd_k\n\(firstFirm),\(period5),US,777\n000-00-00000,\(period5),US,5\n"
+            .write(toFile: file, atomically: true, encoding: .utf8)
+        let load = try f.exportctl(["load-exports", "load", file])
+        #expect(load.status == 0, "\(load.output)")
+        #expect(load.output.contains("rows read 2, accepted 1, rejected 1"), "\(load.output)")
+        #expect(load.output.contains("period5.csv:3"), "\(load.output)")
+        let after = try f.exportctl(["monitor", "load", "--period", "5"])
+        #expect(after.status == 0, "\(after.output)")
+        func total(_ text: String) throws -> Int {
+            let json = text[text.firstIndex(of: "{")!...]
+            let snap = try JSONSerialization.jsonObject(with: Data(json.utf8)) as! [String: Any]
+            return (snap["regions"] as! [[String: Any]]).reduce(0) { $0 + ($1["export_usd_k_to_date"] as! Int) }
+        }
+        #expect(try total(after.output) == total(before.output) + 777)
+    }
+
+    @Test func pausedQueuesHoldTheRunUntilResumed() async throws {
+        let f = try PipelineFixture()
+        let data = try f.dataset(firms: 1_500, seed: 12)
+        let pause = try f.exportctl(["pause", "evaluate"])
+        #expect(pause.status == 0 && pause.output.contains("paused: evaluate"), "\(pause.output)")
+        try f.scheduler("s")
+        try f.worker("w")
+        defer { f.stopAll() }
+        try f.submit(data, run: "held")
+        try await Task.sleep(for: .seconds(1.5))
+        #expect(try await f.group(RunJobs.evaluateGroup("held"))?.done == 0, "a paused queue's job ran")
+        let workers = try f.exportctl(["workers", "--json"])
+        let list = try JSONSerialization.jsonObject(with: Data(workers.output.utf8)) as! [[String: Any]]
+        #expect(list.contains { $0["alive"] as? Bool == true })
+        let resume = try f.exportctl(["resume"])
+        #expect(resume.status == 0, "\(resume.output)")
+        try await f.waitDone("held")
+        let status = try f.exportctl(["status", "held", "--json"])
+        let s = try JSONSerialization.jsonObject(with: Data(status.output.utf8)) as! [String: Any]
+        #expect(s["state"] as? String == "done")
+        let stages = s["stages"] as! [[String: Any]]
+        #expect(stages.map { $0["stage"] as! String } == ["load", "evaluate", "pool", "ecosystems", "collect"])
+        #expect(stages.allSatisfy { $0["state"] as? String == "done" && $0["done"] as? Int == $0["total"] as? Int })
+        let dead = try f.exportctl(["dead", "list", "--json"])
+        #expect(dead.status == 0 && dead.output.hasPrefix("[]"), "\(dead.output)")
+    }
+
+    @Test func cliErrorsAreOneLineWithAHint() async throws {
+        let f = try PipelineFixture()
+        let r = try f.exportctl(["report", "no-such-run", "--out", f.dir + "/x"])
+        #expect(r.status == 1)
+        #expect(r.output.contains("error: no run no-such-run"))
+        #expect(r.output.contains("hint: "))
+        let s = try f.exportctl(["submit", f.dir + "/missing-dataset", "--run-id", "m"])
+        #expect(s.status == 1)
+        #expect(s.output.contains("cannot be used"), "\(s.output)")
+        let purge = try f.exportctl(["runs", "purge", "m"])
+        #expect(purge.status == 0, "\(purge.output)")
+        #expect(try await f.keyCount() == 0, "a purged run leaves keys behind")
+    }
+
+    /// Every figure of a report reconciles with the others and with the dataset.
+    func reconcile(_ json: [UInt8], data: String) throws {
+        let r = try JSONSerialization.jsonObject(with: Data(json)) as! [String: Any]
+        let totals = r["totals"] as! [String: Any]
+        let regions = r["regions"] as! [[String: Any]]
+        #expect(regions.count == 12)
+        for key in ["firms", "exporting_firms", "export_usd_k"] {
+            #expect(regions.reduce(0) { $0 + ($1[key] as! Int) } == totals[key] as! Int, "regions' \(key)")
+        }
+        let groups = r["midsize_groups"] as! [String: Int]
+        for g in MidsizeGroup.allCases {
+            #expect(
+                regions.reduce(0) { $0 + (($1["midsize_groups"] as! [String: Int])[g.rawValue]!) } == groups[g.rawValue]
+            )
+        }
+        let pool = r["pool"] as! [[String: Any]]
+        #expect(pool.count == totals["pool_size"] as! Int)
+        let poolIDs = Set(pool.map { $0["firm_id"] as! String })
+        #expect(poolIDs.count == pool.count)
+        let matches = r["matches"] as! [[String: Any]]
+        #expect(matches.count == totals["matched"] as! Int)
+        let matched = Set(matches.map { $0["firm_id"] as! String })
+        #expect(matched.count == matches.count, "a firm matched twice")
+        #expect(matched.isSubset(of: poolIDs), "matched firms are pool firms")
+        var load: [String: (n: Int, emerging: Int)] = [:]
+        for m in matches {
+            let k = "\(m["company_id"]!)/\(m["industry"]!)"
+            load[k, default: (0, 0)].n += 1
+            if m["emerging"] as! Bool { load[k, default: (0, 0)].emerging += 1 }
+        }
+        for d in r["desks"] as! [[String: Any]] {
+            let k = "\(d["company_id"]!)/\(d["industry"]!)"
+            #expect(d["matched"] as! Int == load[k]?.n ?? 0)
+            #expect(d["emerging_matched"] as! Int == load[k]?.emerging ?? 0)
+            #expect((d["matched"] as! Int) <= (d["capacity"] as! Int), "desk \(k) over capacity")
+            #expect((d["reserved"] as! Int) <= (d["capacity"] as! Int))
+        }
+        var members = Set<String>()
+        for c in r["consortia"] as! [[String: Any]] {
+            let ms = c["members"] as! [String]
+            #expect(ms.contains(c["leader"] as! String))
+            for m in ms {
+                #expect(poolIDs.contains(m) && !matched.contains(m), "consortium member \(m)")
+                #expect(members.insert(m).inserted, "\(m) in two consortia")
+            }
+        }
+        #expect(members.count == totals["consortium_members"] as! Int)
+        let emerging = matches.filter { $0["emerging"] as! Bool }.count
+        #expect((r["markets"] as! [String: Any])["emerging_matches"] as! Int == emerging)
+        let firmsCSV = String(decoding: try Data(contentsOf: URL(fileURLWithPath: data + "/firms.csv")), as: UTF8.self)
+        let files = r["files"] as! [[String: Any]]
+        let firmsFile = files.first { $0["file"] as! String == "firms.csv" }!
+        #expect((firmsFile["rows_read"] as! Int) >= firmsCSV.split(separator: "\n").count - 1 - 5)
+        #expect(firmsFile["accepted"] as! Int == totals["firms"] as! Int)
+    }
+}
