@@ -15,12 +15,15 @@ public struct PipelineBenchmark {
     public var directory: String
     public var workers: Int
     public var binaries: String
+    /// `--concurrency` of each worker (nil: the worker's default, the number of cores).
+    public var workerConcurrency: Int?
 
-    public init(firms: Int, directory: String, workers: Int, binaries: String) {
+    public init(firms: Int, directory: String, workers: Int, binaries: String, workerConcurrency: Int? = nil) {
         self.firms = firms
         self.directory = directory
         self.workers = workers
         self.binaries = binaries
+        self.workerConcurrency = workerConcurrency
     }
 
     public struct Figures: Sendable {
@@ -75,7 +78,9 @@ public struct PipelineBenchmark {
                 (
                     "worker \(i + 1)",
                     try ChildProcess(
-                        executable: binaries + "/export-worker", arguments: ["--log-level", "warning"],
+                        executable: binaries + "/export-worker",
+                        arguments: ["--log-level", "warning"]
+                            + (workerConcurrency.map { ["--concurrency", "\($0)"] } ?? []),
                         environment: env, stdoutPath: log, stderrPath: log)
                 ))
         }
@@ -106,7 +111,7 @@ public struct PipelineBenchmark {
             ("ecosystems", "pool_done_ms", "ecosystem_done_ms"), ("collect", "ecosystem_done_ms", "finished_ms"),
         ]
         f.stages = marks.map { ($0.0, (ms($0.2) - ms($0.1)) / 1000) }
-        f.computeSeconds = ["evaluate", "pool", "ecosystem", "collect"].map { ($0, ms("compute_us_" + $0) / 1000) }
+        f.computeSeconds = ["evaluate", "pool", "ecosystem", "collect"].map { ($0, ms("compute_us_" + $0) / 1e6) }
         let mem = try await control.memory(runID)
         f.runMemoryBytes = mem.bytes
         f.runKeys = mem.keys

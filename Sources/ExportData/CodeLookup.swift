@@ -107,7 +107,7 @@ public struct Lookups: Sendable {
 /// one 64-bit word per slot (id + 1 in the low 35 bits, line in the next 24, industry in the top
 /// 5), a multiplicative hash, one probe sequence per insert. Swift's Dictionary would SipHash
 /// every key and take four times the memory. Owner: the reader that builds it.
-final class UInt64Map: @unchecked Sendable {
+public final class UInt64Map: @unchecked Sendable {
     private var slots: UnsafeMutablePointer<UInt64>
     private var mask: Int
     private(set) var count = 0
@@ -115,7 +115,7 @@ final class UInt64Map: @unchecked Sendable {
     static let keyBits: UInt64 = 35
     static let lineBits: UInt64 = 24
 
-    init(capacity: Int = 1024) {
+    public init(capacity: Int = 1024) {
         var size = 16
         while size < capacity * 2 { size *= 2 }
         slots = .allocate(capacity: size)
@@ -126,7 +126,7 @@ final class UInt64Map: @unchecked Sendable {
     deinit { slots.deallocate() }
 
     /// The line (low 32 bits) and industry index (bits 32-39) stored for `k`.
-    subscript(_ k: UInt64) -> UInt64? {
+    public subscript(_ k: UInt64) -> UInt64? {
         let stored = k &+ 1
         let slots = self.slots
         let mask = self.mask
@@ -140,7 +140,8 @@ final class UInt64Map: @unchecked Sendable {
     }
 
     /// Inserts (line | industry << 32) for `k` unless present; returns the existing value, or nil.
-    func insertIfAbsent(_ k: UInt64, _ v: UInt64) -> UInt64? {
+    @discardableResult
+    public func insertIfAbsent(_ k: UInt64, _ v: UInt64) -> UInt64? {
         if (count + 1) * 2 > mask + 1 { grow() }
         let stored = k &+ 1
         let line = min(v & 0xFFFF_FFFF, (1 << Self.lineBits) - 1)

@@ -96,9 +96,11 @@ struct ReportHTML {
         }
         let px = labelW + Int(pace / 1.2 * Double(plotW))
         let full = labelW + Int(1 / 1.2 * Double(plotW))
-        svg +=
-            "<line x1=\"\(px)\" x2=\"\(px)\" y1=\"0\" y2=\"\(rowH * 12 + 5)\" stroke=\"#000\" stroke-dasharray=\"4 3\"/>"
-        svg += "<text x=\"\(px + 3)\" y=\"\(rowH * 12 + 20)\">pace</text>"
+        if px + 40 < full {  // at the year's end the pace is the target
+            svg +=
+                "<line x1=\"\(px)\" x2=\"\(px)\" y1=\"0\" y2=\"\(rowH * 12 + 5)\" stroke=\"#000\" stroke-dasharray=\"4 3\"/>"
+            svg += "<text x=\"\(px + 3)\" y=\"\(rowH * 12 + 20)\">pace</text>"
+        }
         svg += "<line x1=\"\(full)\" x2=\"\(full)\" y1=\"0\" y2=\"\(rowH * 12 + 5)\" stroke=\"#000\"/>"
         svg += "<text x=\"\(full + 3)\" y=\"\(rowH * 12 + 20)\">target</text></svg>\n"
         return h + "<p>Exporting firms to date as a share of each office's target:</p>\n" + svg

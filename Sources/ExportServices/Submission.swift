@@ -68,8 +68,14 @@ public enum Submission {
 
         var rejections: [Rejection] = []
         let reader = DatasetReader(directory: directory, encoding: encoding) { rejections.append($0) }
-        var chunkOf: [UInt64: Int32] = [:]
-        var buffers: [[Firm]] = Array(repeating: [], count: Office.allCases.count)
+        // Firms are encoded as they stream by, into one growing chunk per region; the map from
+        // firm to chunk routes the export records (read after the firms) to their chunk.
+        let chunkOf = UInt64Map(capacity: 1 << 16)
+        var bodies = [BinaryWriter](repeating: BinaryWriter(), count: Office.allCases.count)
+        var counts = [Int](repeating: 0, count: Office.allCases.count)
+        // Firm -> (region, that region's chunk generation); generation -> chunk number.
+        var generation = [Int](repeating: 0, count: Office.allCases.count)
+        var chunkIndex = [[Int]](repeating: [], count: Office.allCases.count)
         var chunks = 0
         var firmCount = 0
         var stored = 0
@@ -86,29 +92,32 @@ public enum Submission {
             pending.removeAll(keepingCapacity: true)
         }
         func writeChunk(_ region: Int) {
-            let firms = buffers[region]
-            guard !firms.isEmpty else { return }
-            for f in firms { chunkOf[f.id.value] = Int32(chunks) }
-            let bytes = ChunkInput.encodeFirms(firms)
+            guard counts[region] > 0 else { return }
+            let bytes = ChunkInput.encodeFirms(count: counts[region], body: bodies[region].bytes)
             stored += bytes.count
             var c = RedisCommand("SET", [.string(keys.chunk(chunks))])
             c.append(bytes: bytes)
             pending.append(c)
+            chunkIndex[region].append(chunks)
+            generation[region] += 1
             chunks += 1
-            buffers[region].removeAll(keepingCapacity: true)
+            bodies[region] = BinaryWriter()
+            counts[region] = 0
             flush()
         }
 
-        var recordBuffers: [Int32: [ExportRecord]] = [:]
+        var recordBodies: [BinaryWriter] = []
+        var recordCounts: [Int] = []
         var recordCount = 0
-        func writeRecords(_ chunk: Int32) {
-            guard let recs = recordBuffers[chunk], !recs.isEmpty else { return }
-            let bytes = ChunkInput.encodeRecords(recs)
+        func writeRecords(_ chunk: Int) {
+            guard recordCounts[chunk] > 0 else { return }
+            let bytes = ChunkInput.encodeRecords(count: recordCounts[chunk], body: recordBodies[chunk].bytes)
             stored += bytes.count
-            var c = RedisCommand("RPUSH", [.string(keys.records(Int(chunk)))])
+            var c = RedisCommand("RPUSH", [.string(keys.records(chunk))])
             c.append(bytes: bytes)
             pending.append(c)
-            recordBuffers[chunk] = []
+            recordBodies[chunk] = BinaryWriter()
+            recordCounts[chunk] = 0
             flush()
         }
 
@@ -117,20 +126,26 @@ public enum Submission {
                 if chunkSize == 0 { chunkSize = chunkSizeOverride ?? reader.configuration.chunkSize }
                 firmCount += 1
                 let r = f.region.index
-                buffers[r].append(f)
-                if buffers[r].count >= chunkSize { writeChunk(r) }
+                f.encode(into: &bodies[r])
+                counts[r] += 1
+                chunkOf.insertIfAbsent(f.id.value, UInt64(generation[r]) | UInt64(r) << 32)
+                if counts[r] >= chunkSize { writeChunk(r) }
             },
             export: { e in
-                if buffers.contains(where: { !$0.isEmpty }) {
-                    for r in buffers.indices { writeChunk(r) }
+                if recordBodies.isEmpty {
+                    for r in counts.indices { writeChunk(r) }
+                    recordBodies = [BinaryWriter](repeating: BinaryWriter(), count: chunks)
+                    recordCounts = [Int](repeating: 0, count: chunks)
                 }
-                guard let c = chunkOf[e.firm.value] else { return }
+                guard let v = chunkOf[e.firm.value] else { return }
+                let c = chunkIndex[Int(v >> 32)][Int(v & 0xFFFF_FFFF)]
                 recordCount += 1
-                recordBuffers[c, default: []].append(e)
-                if recordBuffers[c]!.count >= 20_000 { writeRecords(c) }
+                e.encode(into: &recordBodies[c])
+                recordCounts[c] += 1
+                if recordCounts[c] >= 20_000 { writeRecords(c) }
             })
-        for r in buffers.indices { writeChunk(r) }
-        for c in recordBuffers.keys.sorted() { writeRecords(c) }
+        for r in counts.indices { writeChunk(r) }
+        for c in recordCounts.indices { writeRecords(c) }
         flush(force: true)
         if let failure { throw failure }
 

@@ -310,6 +310,31 @@ struct EvaluationPropertyTests {
         }
     }
 
+    @Test(arguments: [61 as UInt64, 62, 63, 64])
+    func mergingEncodedResultsEqualsMergingDecodedOnes(seed: UInt64) throws {
+        var nation = RandomNation(seed: seed)
+        let firms = nation.firms(600)
+        let pool = 20 + nation.rng.below(200)
+        let evaluator = Evaluator(markets: .builtin, configuration: config(pool: pool))
+        var results: [ChunkResult] = []
+        var start = 0
+        while start < firms.count {
+            let part = Array(firms[start..<min(firms.count, start + 1 + nation.rng.below(150))])
+            results.append(evaluator.evaluate(part, records: nation.records(for: part)))
+            start += part.count
+        }
+        let n = MarketTable.builtin.count
+        let expected = ChunkResult.merge(results, poolSize: pool)
+        #expect(try ChunkResult.mergeEncoded(results.map { $0.encoded() }, markets: n, poolSize: pool) == expected)
+        // Any order of the payloads gives the same value.
+        let shuffled = results.map { $0.encoded() }.shuffled(using: &nation.rng)
+        #expect(try ChunkResult.mergeEncoded(shuffled, markets: n, poolSize: pool) == expected)
+        // A corrupt payload is an error, not a crash.
+        var bad = results[0].encoded()
+        bad.removeLast()
+        #expect(throws: DecodeError.self) { try ChunkResult.mergeEncoded([bad], markets: n, poolSize: pool) }
+    }
+
     @Test func chunkResultsSurviveTheirBinaryForm() throws {
         var nation = RandomNation(seed: 31)
         let firms = nation.firms(400)

@@ -6,6 +6,9 @@ public struct BinaryWriter: Sendable {
 
     public init() { bytes.reserveCapacity(256) }
 
+    /// Empties the buffer, keeping its capacity.
+    public mutating func reset() { bytes.removeAll(keepingCapacity: true) }
+
     public mutating func u8(_ v: UInt8) { bytes.append(v) }
 
     public mutating func varint(_ v: UInt64) {
@@ -112,6 +115,17 @@ public struct BinaryReader {
         }
         defer { pos += Int(n) }
         return Array(data[pos..<pos + Int(n)])
+    }
+
+    /// Reads a length-prefixed field's position without copying it (for fields decoded later,
+    /// or never).
+    public mutating func byteRange() throws(DecodeError) -> Range<Int> {
+        let n = try varint()
+        guard n <= UInt64(maxBytesLength), n <= UInt64(data.count - pos) else {
+            throw DecodeError("field of \(n) bytes does not fit the payload")
+        }
+        defer { pos += Int(n) }
+        return pos..<pos + Int(n)
     }
 
     public mutating func string() throws(DecodeError) -> String {

@@ -105,35 +105,124 @@ extension RegionSummary {
 extension ChunkResult {
     public static let version: UInt8 = 1
 
+    /// Candidates travel as (priority, readiness, firm id, length-prefixed firm), so a merge can
+    /// rank them without decoding the firms that do not make the cut (`mergeEncoded`).
     public func encoded() -> [UInt8] {
         var w = BinaryWriter()
         w.envelope(kind: PayloadKind.chunkResult, version: Self.version)
         w.int(evaluatedFirms)
         w.varint(UInt64(summaries.count))
         for s in summaries { s.encode(into: &w) }
+        var firm = BinaryWriter()
         for list in [pool, newExportSources] {
             w.varint(UInt64(list.count))
-            for c in list { c.encode(into: &w) }
+            for c in list {
+                w.bool(c.priority)
+                w.int(c.readiness)
+                w.firmID(c.firm.id)
+                firm.reset()
+                c.firm.encode(into: &firm)
+                w.bytes(firm.bytes)
+            }
         }
         return w.bytes
     }
 
-    public static func decode(_ bytes: [UInt8], markets: Int) throws(DecodeError) -> ChunkResult {
+    /// A candidate's rank key and where its firm's bytes are.
+    struct EncodedCandidate {
+        var priority: Bool
+        var readiness: Int
+        var id: BusinessNumber
+        var payload: Int
+        var firm: Range<Int>
+
+        static func ranksBefore(_ a: Self, _ b: Self) -> Bool {
+            if a.priority != b.priority { return a.priority }
+            if a.readiness != b.readiness { return a.readiness > b.readiness }
+            return a.id < b.id
+        }
+    }
+
+    /// Reads the envelope, the summaries and the two candidate lists' keys of one payload.
+    static func scan(
+        _ bytes: [UInt8], payload: Int
+    ) throws(DecodeError) -> (evaluated: Int, summaries: [RegionSummary], lists: [[EncodedCandidate]]) {
         var r = BinaryReader(bytes)
         try r.envelope(kind: PayloadKind.chunkResult, version: version)
         let evaluated = try r.intValue()
         let ns = try r.count(minElementBytes: 10)
         var summaries: [RegionSummary] = []
         for _ in 0..<ns { summaries.append(try RegionSummary.decode(&r)) }
-        var lists: [[PoolCandidate]] = []
+        var lists: [[EncodedCandidate]] = []
         for _ in 0..<2 {
             let n = try r.count(minElementBytes: 16)
-            var l: [PoolCandidate] = []
+            var l: [EncodedCandidate] = []
             l.reserveCapacity(n)
-            for _ in 0..<n { l.append(try PoolCandidate.decode(&r, markets: markets)) }
+            for _ in 0..<n {
+                let priority = try r.bool()
+                let readiness = try r.intValue()
+                guard (0...10_000).contains(readiness) else { throw DecodeError("readiness out of range") }
+                let id = try r.firmID()
+                l.append(
+                    EncodedCandidate(
+                        priority: priority, readiness: readiness, id: id, payload: payload, firm: try r.byteRange()))
+            }
             lists.append(l)
         }
         try r.expectEnd()
-        return ChunkResult(summaries: summaries, pool: lists[0], newExportSources: lists[1], evaluatedFirms: evaluated)
+        return (evaluated, summaries, lists)
+    }
+
+    static func firm(_ c: EncodedCandidate, in payloads: [[UInt8]], markets: Int) throws(DecodeError) -> PoolCandidate {
+        var fr = BinaryReader(Array(payloads[c.payload][c.firm]))
+        let f = try Firm.decode(&fr, markets: markets)
+        try fr.expectEnd()
+        guard f.id == c.id else { throw DecodeError("candidate \(c.id) carries firm \(f.id)") }
+        return PoolCandidate(firm: f, readiness: c.readiness, priority: c.priority)
+    }
+
+    public static func decode(_ bytes: [UInt8], markets: Int) throws(DecodeError) -> ChunkResult {
+        let s = try scan(bytes, payload: 0)
+        var lists: [[PoolCandidate]] = []
+        for l in s.lists {
+            var out: [PoolCandidate] = []
+            out.reserveCapacity(l.count)
+            for c in l { out.append(try firm(c, in: [bytes], markets: markets)) }
+            lists.append(out)
+        }
+        return ChunkResult(
+            summaries: s.summaries, pool: lists[0], newExportSources: lists[1], evaluatedFirms: s.evaluated)
+    }
+
+    /// The merge of encoded chunk results (`merge` of their decoded values, the same value),
+    /// decoding only the firms that make the first `poolSize` of each list.
+    public static func mergeEncoded(_ payloads: [[UInt8]], markets: Int, poolSize: Int) throws(DecodeError)
+        -> ChunkResult
+    {
+        var byRegion: [Office: RegionSummary] = [:]
+        var evaluated = 0
+        var keys: [[EncodedCandidate]] = [[], []]
+        for (i, p) in payloads.enumerated() {
+            let s = try scan(p, payload: i)
+            evaluated += s.evaluated
+            for summary in s.summaries {
+                if byRegion[summary.region] == nil {
+                    byRegion[summary.region] = summary
+                } else {
+                    byRegion[summary.region]!.merge(summary)
+                }
+            }
+            for l in 0..<2 { keys[l] += s.lists[l] }
+        }
+        var lists: [[PoolCandidate]] = []
+        for l in 0..<2 {
+            keys[l].sort(by: EncodedCandidate.ranksBefore)
+            var out: [PoolCandidate] = []
+            for c in keys[l].prefix(poolSize) { out.append(try firm(c, in: payloads, markets: markets)) }
+            lists.append(out)
+        }
+        return ChunkResult(
+            summaries: Office.allCases.compactMap { byRegion[$0] }, pool: lists[0], newExportSources: lists[1],
+            evaluatedFirms: evaluated)
     }
 }

@@ -196,6 +196,22 @@ public struct ChunkInput: Sendable, Equatable {
         return w.bytes
     }
 
+    /// A chunk from firms already encoded one after another (`Firm.encode`), `count` of them.
+    public static func encodeFirms(count: Int, body: [UInt8]) -> [UInt8] {
+        var w = BinaryWriter()
+        w.envelope(kind: PayloadKind.firms, version: version)
+        w.varint(UInt64(count))
+        return w.bytes + body
+    }
+
+    /// A block of `count` export records encoded one after another (`ExportRecord.encode`).
+    public static func encodeRecords(count: Int, body: [UInt8]) -> [UInt8] {
+        var w = BinaryWriter()
+        w.envelope(kind: PayloadKind.exportRecords, version: version)
+        w.varint(UInt64(count))
+        return w.bytes + body
+    }
+
     public static func decodeFirms(_ bytes: [UInt8], markets n: Int) throws(DecodeError) -> [Firm] {
         var r = BinaryReader(bytes)
         try r.envelope(kind: PayloadKind.firms, version: version)

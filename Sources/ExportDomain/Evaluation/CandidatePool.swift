@@ -37,7 +37,12 @@ public enum CandidatePool {
 
     /// The first `n` of `candidates` in pool order.
     public static func top(_ candidates: [PoolCandidate], n: Int) -> [PoolCandidate] {
-        Array(candidates.sorted(by: PoolCandidate.ranksBefore).prefix(n))
+        // Sorts small keys, not the candidates (each carries a whole firm): the same order.
+        var keys = candidates.indices.map { i in
+            (rank: (candidates[i].priority ? 0 : 1, -candidates[i].readiness, candidates[i].firm.id.value), index: i)
+        }
+        keys.sort { $0.rank < $1.rank }
+        return keys.prefix(n).map { candidates[$0.index] }
     }
 
     /// Merges lists already in pool order into the first `n` of their union, in pool order
