@@ -63,7 +63,7 @@ struct EcosystemTests {
     func rounded(_ model: PotentialModel, _ f: Firm) -> [Int64] {
         var p: [Double] = []
         model.potentials(f, into: &p)
-        return p.map { Int64($0.rounded()) }
+        return p.map { Int64(($0 * 1_000).rounded()) }
     }
 
     @Test(arguments: [1 as UInt64, 2, 3])

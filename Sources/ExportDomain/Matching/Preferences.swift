@@ -33,7 +33,7 @@ public struct EcosystemInput: Sendable, Equatable {
 /// Both sides' preferences for one ecosystem, in the index form deferred acceptance runs on.
 ///
 /// - A firm ranks the desks of its industry by **fit**: the company's success rate (permille)
-///   times the firm's potential summed over the markets the company covers (whole USD k per
+///   times the firm's potential summed over the markets the company covers (whole USD per
 ///   market); it keeps its best K (`preference_list_length`), ties by company id. A desk of fit
 ///   0 is not acceptable.
 /// - The **target market** of a pair is the firm's market of highest potential among those the
@@ -55,7 +55,8 @@ public struct EcosystemPreferences: Sendable {
     /// Firms whose list came from `applications.csv`, desks whose from `desk_rankings.csv`.
     public let firmsWithApplications: Int
     public let desksWithRankings: Int
-    /// Potentials of every firm in every market, whole USD k: `potential[f * markets + m]`.
+    /// Potentials of every firm in every market, in whole USD (so that small firms' modest
+    /// markets still count): `potential[f * markets + m]`.
     public let potential: [Int64]
     public let marketCount: Int
 
@@ -75,7 +76,7 @@ public struct EcosystemPreferences: Sendable {
         var scratch: [Double] = []
         for (f, c) in firms.enumerated() {
             model.potentials(c.firm, into: &scratch)
-            for m in 0..<nm { potential[f * nm + m] = Int64(scratch[m].rounded()) }
+            for m in 0..<nm { potential[f * nm + m] = Int64((scratch[m] * 1_000).rounded()) }
         }
         self.potential = potential
 
