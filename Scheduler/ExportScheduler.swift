@@ -43,13 +43,17 @@ struct ExportScheduler: AsyncParsableCommand {
     @Option(help: "Log level: trace, debug, info, notice, warning, error.")
     var logLevel = "info"
 
+    @Option(help: "Log lines as text, or json (one object per line, for log shippers).")
+    var logFormat = "text"
+
+    @Option(help: "Serve Prometheus metrics (GET /metrics) on this port; 0 serves none.")
+    var metricsPort = 0
+
+    @Option(help: "The IPv4 address the metrics endpoint listens on (0.0.0.0: every interface).")
+    var metricsHost = "127.0.0.1"
+
     func run() async throws {
-        let level = Logger.Level(rawValue: logLevel) ?? .info
-        LoggingSystem.bootstrap { label in
-            var h = StreamLogHandler.standardError(label: label)
-            h.logLevel = level
-            return h
-        }
+        _ = try LogFormat.bootstrap(format: logFormat, level: logLevel)
         let logger = Logger(label: "export-scheduler")
         var redisConfig = try RedisConfiguration.fromEnvironment()
         redisConfig.clientName = "export-scheduler"
@@ -87,6 +91,18 @@ struct ExportScheduler: AsyncParsableCommand {
             worker?.shutdown()
         })
         defer { signals.cancel() }
+        var metrics: MetricsServer?
+        if metricsPort > 0 {
+            let cluster = ClusterMetrics(control: control) {
+                [
+                    "# HELP exportgrid_scheduler_leader 1 when this scheduler leads.",
+                    "# TYPE exportgrid_scheduler_leader gauge",
+                    "exportgrid_scheduler_leader{scheduler=\"\(name)\"} \(service.isLeader ? 1 : 0)",
+                ]
+            }
+            metrics = try MetricsServer(host: metricsHost, port: metricsPort, logger: logger) { await cluster.render() }
+        }
+        defer { metrics?.stop() }
         logger.notice("scheduler started", metadata: ["scheduler": "\(name)"])
         try await withThrowingTaskGroup(of: Void.self) { g in
             g.addTask { await service.run() }

@@ -43,13 +43,17 @@ struct ExportWorker: AsyncParsableCommand {
     @Option(help: "Log level: trace, debug, info, notice, warning, error.")
     var logLevel = "info"
 
+    @Option(help: "Log lines as text, or json (one object per line, for log shippers).")
+    var logFormat = "text"
+
+    @Option(help: "Serve Prometheus metrics (GET /metrics) on this port; 0 serves none.")
+    var metricsPort = 0
+
+    @Option(help: "The IPv4 address the metrics endpoint listens on (0.0.0.0: every interface).")
+    var metricsHost = "127.0.0.1"
+
     func run() async throws {
-        let level = Logger.Level(rawValue: logLevel) ?? .info
-        LoggingSystem.bootstrap { label in
-            var h = StreamLogHandler.standardError(label: label)
-            h.logLevel = level
-            return h
-        }
+        _ = try LogFormat.bootstrap(format: logFormat, level: logLevel)
         let logger = Logger(label: "export-worker")
         var redisConfig = try RedisConfiguration.fromEnvironment()
         redisConfig.clientName = "export-worker"
@@ -79,6 +83,24 @@ struct ExportWorker: AsyncParsableCommand {
             worker.shutdown()
         })
         defer { signals.cancel() }
+        var metrics: MetricsServer?
+        if metricsPort > 0 {
+            let id = config.id
+            let cluster = ClusterMetrics(control: RunControl(queue: queue)) {
+                let (processed, failed) = worker.counts
+                return [
+                    "# HELP exportgrid_worker_jobs_total Jobs this worker finished, by outcome.",
+                    "# TYPE exportgrid_worker_jobs_total counter",
+                    "exportgrid_worker_jobs_total{worker=\"\(id)\",outcome=\"processed\"} \(processed)",
+                    "exportgrid_worker_jobs_total{worker=\"\(id)\",outcome=\"failed\"} \(failed)",
+                    "# HELP exportgrid_worker_running Handlers running now in this worker.",
+                    "# TYPE exportgrid_worker_running gauge",
+                    "exportgrid_worker_running{worker=\"\(id)\"} \(worker.running)",
+                ]
+            }
+            metrics = try MetricsServer(host: metricsHost, port: metricsPort, logger: logger) { await cluster.render() }
+        }
+        defer { metrics?.stop() }
         try await worker.run()
     }
 }

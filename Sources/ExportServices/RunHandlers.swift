@@ -26,16 +26,39 @@ public struct RunHandlers: Sendable {
     public func all() -> [String: any JobHandler] {
         [
             RunJobs.evaluateKind: ClosureJobHandler { try await evaluate($0) },
-            RunJobs.poolKind: ClosureJobHandler { try await pool($0) },
+            RunJobs.poolKind: ClosureJobHandler { ctx in try await failingTheRun(ctx) { try await pool(ctx) } },
             RunJobs.ecosystemKind: ClosureJobHandler { try await ecosystem($0) },
-            RunJobs.collectKind: ClosureJobHandler { try await collect($0) },
+            RunJobs.collectKind: ClosureJobHandler { ctx in try await failingTheRun(ctx) { try await collect(ctx) } },
             RunJobs.failKind: ClosureJobHandler { try await failed($0) },
             RunJobs.monitorChunkKind: ClosureJobHandler { try await monitorChunk($0) },
             RunJobs.monitorCollectKind: ClosureJobHandler { try await monitorCollect($0) },
         ]
     }
 
+    /// A stage transition job (pool, collect) is in no group: when it is about to die, it marks
+    /// its run failed itself, so a run never waits forever on a dead job.
+    func failingTheRun(_ ctx: JobContext, _ body: () async throws -> [UInt8]?) async throws -> [UInt8]? {
+        do { return try await body() } catch {
+            if error is PermanentFailure || ctx.job.attempt >= ctx.job.maxAttempts,
+                let run = try? JobRef.decode(ctx.payload).run
+            {
+                try? await control.setMeta(
+                    run, [("state", "failed"), ("error", "\(ctx.job.kind) job \(ctx.id) failed: \(error)")])
+                try? await control.setMetaOnce(run, "finished_ms", "\(RunControl.nowMillis())")
+            }
+            throw error
+        }
+    }
+
+    /// Largest payload of a job that names a run part (the encoding takes under 100 bytes).
+    static let maxRefPayload = 4_096
+
     func ref(_ ctx: JobContext) throws -> JobRef {
+        guard ctx.payload.count <= Self.maxRefPayload else {
+            throw PermanentFailure(
+                "job \(ctx.id): payload of \(ctx.payload.count) bytes is larger than a \(ctx.job.kind) job's \(Self.maxRefPayload)"
+            )
+        }
         do { return try JobRef.decode(ctx.payload) } catch {
             throw PermanentFailure("job \(ctx.id): malformed payload: \(error)")
         }
@@ -158,6 +181,9 @@ public struct RunHandlers: Sendable {
 
     func ecosystem(_ ctx: JobContext) async throws -> [UInt8]? {
         var r = BinaryReader(ctx.payload)
+        // The input is one length-prefixed field of the payload (bounded by the payload itself;
+        // its own decoder bounds every count inside).
+        r.maxBytesLength = ctx.payload.count
         let run: String
         let input: EcosystemInput
         let t: RunTables

@@ -226,20 +226,27 @@ struct Status: AsyncParsableCommand {
             let paused = try await c.queue.pausedQueues()
             let stats = try await c.queue.stats()
             let runs = try await c.control.runs()
+            var latency: [String: Int64] = [:]
+            for q in depths.keys { latency[q] = try await c.queue.oldestPendingAge(queue: q) }
             if json {
                 let d = depths.keys.sorted().map { jsonString($0) + ":" + "\(depths[$0]!)" }.joined(separator: ",")
+                let l = depths.keys.sorted().map { jsonString($0) + ":" + (latency[$0].map { "\($0)" } ?? "null") }
+                    .joined(separator: ",")
                 let s = JobListing.allCases.map { jsonString($0.rawValue) + ":" + "\(sizes[$0] ?? 0)" }.joined(
                     separator: ",")
                 let k = stats.keys.sorted().map { jsonString($0) + ":" + "\(stats[$0]!)" }.joined(separator: ",")
                 print(
-                    "{\"namespace\":\(jsonString(c.namespace)),\"pending\":{\(d)},\"sets\":{\(s)},\"counters\":{\(k)},\"paused\":["
+                    "{\"namespace\":\(jsonString(c.namespace)),\"pending\":{\(d)},\"oldest_pending_ms\":{\(l)},\"sets\":{\(s)},\"counters\":{\(k)},\"paused\":["
                         + paused.map(jsonString).joined(separator: ",") + "],\"runs\":\(runs.count)}")
                 return
             }
             print("namespace \(c.namespace)")
-            print("queues (pending):")
+            print("queues: pending jobs, and the age of the oldest (queue latency)")
             for q in depths.keys.sorted() {
-                print("  " + pad(q, 16) + lpad("\(depths[q]!)", 10) + (paused.contains(q) ? "  PAUSED" : ""))
+                let age = latency[q].map { String(format: "%.1f s", Double($0) / 1000) } ?? "-"
+                print(
+                    "  " + pad(q, 16) + lpad("\(depths[q]!)", 10) + lpad(age, 12)
+                        + (paused.contains(q) ? "  PAUSED" : ""))
             }
             print("jobs: " + JobListing.allCases.map { "\($0.rawValue) \(sizes[$0] ?? 0)" }.joined(separator: ", "))
             print("counters: " + stats.keys.sorted().map { "\($0) \(stats[$0]!)" }.joined(separator: ", "))

@@ -208,6 +208,101 @@ struct PipelineTests {
         #expect(dead.status == 0 && dead.output.hasPrefix("[]"), "\(dead.output)")
     }
 
+    @Test func hostilePayloadsGoToTheDeadSetWithAReason() async throws {
+        let f = try PipelineFixture()
+        let queue = f.control.queue
+        var huge = BinaryWriter()
+        huge.envelope(kind: 22, version: 1)
+        huge.string("r")
+        huge.varint(UInt64.max >> 2)
+        var badVersion = JobRef(run: "r", index: 0).encoded()
+        badVersion[3] = 99
+        let jobs: [(String, String, [UInt8], String)] = [
+            (
+                "garbage", RunJobs.evaluateKind, (0..<200).map { UInt8(truncatingIfNeeded: $0 &* 7919) },
+                "malformed payload"
+            ),
+            ("oversized", RunJobs.evaluateKind, [UInt8](repeating: 1, count: 8 << 20), "larger than"),
+            ("version", RunJobs.evaluateKind, badVersion, "version 99"),
+            ("huge-count", RunJobs.ecosystemKind, huge.bytes, "malformed payload"),
+            ("no-run", RunJobs.evaluateKind, JobRef(run: "never-stored", index: 0).encoded(), "no stored tables"),
+            ("pool-no-run", RunJobs.poolKind, JobRef(run: "never-stored", index: 0).encoded(), "no stored tables"),
+        ]
+        for (id, kind, payload, _) in jobs {
+            let q = kind == RunJobs.poolKind ? RunJobs.controlQueue : RunJobs.evaluateQueue
+            _ = try await queue.enqueue(JobSpec(id: id, queue: q, kind: kind, payload: payload, maxAttempts: 3))
+        }
+        try f.worker("w", concurrency: 2, queues: "control,evaluate")
+        defer { f.stopAll() }
+        try await eventually("every hostile job dead", timeout: .seconds(30), every: .milliseconds(100)) {
+            try await queue.list(.dead, limit: 100).count == jobs.count
+        }
+        for (id, _, _, reason) in jobs {
+            let info = try await queue.job(id)
+            #expect(info?.state == "dead", "\(id)")
+            #expect(info?.attempts == 1, "\(id) was retried: a malformed payload never gets better")
+            #expect(info?.lastError?.contains(reason) == true, "\(id): \(info?.lastError ?? "no error")")
+        }
+        // The worker lived through all of it.
+        try await eventually("the worker still alive", timeout: .seconds(5)) {
+            try await queue.workers().contains { $0.alive }
+        }
+    }
+
+    @Test func metricsEndpointAndJSONLogs() async throws {
+        let f = try PipelineFixture()
+        let data = try f.dataset(firms: 1_500, seed: 14)
+        let port = try freePort()
+        try f.start(
+            "mw", "export-worker",
+            ["--concurrency", "2", "--log-format", "json", "--log-level", "info", "--metrics-port", "\(port)"])
+        try f.scheduler("s")
+        defer { f.stopAll() }
+        try f.submit(data, run: "metered")
+        try await f.waitDone("metered")
+        var scrape: (status: String, body: String) = ("", "")
+        try await eventually("the metrics endpoint answers", timeout: .seconds(10)) {
+            scrape = (try? httpGet(port: port, path: "/metrics")) ?? ("", "")
+            return scrape.status.contains("200")
+        }
+        // Every sample line is `name{labels} value` with a number; every family has HELP and TYPE.
+        var samples: [String: Double] = [:]
+        var typed = Set<String>()
+        for line in scrape.body.split(separator: "\n") {
+            if line.hasPrefix("# TYPE ") { typed.insert(String(line.split(separator: " ")[2])) }
+            if line.hasPrefix("#") { continue }
+            let parts = line.split(separator: " ")
+            #expect(parts.count == 2, "malformed sample: \(line)")
+            let value = Double(parts.last!)
+            #expect(value != nil, "not a number: \(line)")
+            samples[String(parts[0])] = value ?? .nan
+            let family = String(parts[0].prefix { $0 != "{" })
+            #expect(typed.contains(family), "\(family) has no TYPE line")
+        }
+        #expect(samples["exportgrid_redis_up"] == 1)
+        #expect((samples["exportgrid_process_resident_memory_bytes"] ?? 0) > 1_000_000)
+        #expect(samples["exportgrid_queue_pending{queue=\"evaluate\"}"] == 0)
+        #expect((samples["exportgrid_jobs_total{outcome=\"processed\"}"] ?? 0) >= 1)
+        #expect(
+            samples.keys.contains { $0.hasPrefix("exportgrid_run_stage_seconds{run=\"metered\",stage=\"evaluate\"}") })
+        #expect(samples.keys.contains { $0.hasPrefix("exportgrid_worker_jobs_total{") })
+        #expect(try httpGet(port: port, path: "/nothing").status.contains("404"))
+
+        // Each log line of the worker is one JSON object with the run and job ids.
+        let log = String(decoding: try Data(contentsOf: URL(fileURLWithPath: f.dir + "/mw.log")), as: UTF8.self)
+        var evaluated = 0
+        for line in log.split(separator: "\n") {
+            let obj = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+            #expect(obj?["ts"] != nil && obj?["level"] != nil && obj?["msg"] != nil, "\(line)")
+            if obj?["msg"] as? String == "evaluated chunk" {
+                evaluated += 1
+                #expect(obj?["run"] as? String == "metered")
+                #expect((obj?["job"] as? String)?.hasPrefix("metered:evaluate:") == true)
+            }
+        }
+        #expect(evaluated >= 1)
+    }
+
     @Test func cliErrorsAreOneLineWithAHint() async throws {
         let f = try PipelineFixture()
         let r = try f.exportctl(["report", "no-such-run", "--out", f.dir + "/x"])
