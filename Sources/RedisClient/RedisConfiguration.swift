@@ -23,12 +23,13 @@ public struct RedisConfiguration: Sendable {
 
     public init(url: RedisURL) { self.url = url }
 
-    /// Reads `REDIS_URL` (default `redis://127.0.0.1:6379`), then fills a missing password from
+    /// Reads `REDIS_URL` (default `redis://127.0.0.1:6379`), then fills a missing or empty
+    /// password (`redis://user:@host` names an ACL user whose password is kept elsewhere) from
     /// `REDIS_PASSWORD` or the file named by `REDIS_PASSWORD_FILE` (first line, trailing newline dropped).
     public static func fromEnvironment(_ env: [String: String] = ProcessEnvironment.all()) throws -> RedisConfiguration
     {
         var url = try RedisURL(parsing: env["REDIS_URL"].flatMap { $0.isEmpty ? nil : $0 } ?? "redis://127.0.0.1:6379")
-        if url.password == nil {
+        if url.password == nil || url.password == "" {
             if let p = env["REDIS_PASSWORD"], !p.isEmpty {
                 url.password = p
             } else if let file = env["REDIS_PASSWORD_FILE"], !file.isEmpty {

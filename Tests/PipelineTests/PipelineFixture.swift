@@ -19,12 +19,27 @@ final class PipelineFixture: @unchecked Sendable {
     private var processes: [String: ChildProcess] = [:]
     private let lock = NSLock()
 
-    init() throws {
-        url = try TestRedis.url()
-        namespace = "p" + UUID().uuidString.prefix(8).lowercased()
+    /// Environment every program this fixture starts gets (REDIS_URL, namespace, extras).
+    let baseEnvironment: [String: String]
+
+    /// On the suite's Redis, or on `redisURL` (with `env` added for the programs and `password`
+    /// for the fixture's own connection).
+    init(
+        redisURL: String? = nil, password: String? = nil, env: [String: String] = [:], namespace ns: String? = nil
+    ) throws {
+        let text = redisURL ?? ProcessInfo.processInfo.environment[TestRedis.variable] ?? ""
+        url = redisURL != nil ? try RedisURL(parsing: text) : try TestRedis.url()
+        namespace = ns ?? "p" + UUID().uuidString.prefix(8).lowercased()
+        var e = ProcessInfo.processInfo.environment
+        e["REDIS_URL"] = text
+        e["EXPORTGRID_NAMESPACE"] = namespace
+        for (k, v) in env { e[k] = v }
+        baseEnvironment = e
         var l = Logger(label: "pipeline-test")
         l.logLevel = .error
-        redis = RedisConnection(configuration: RedisConfiguration(url: url), logger: l)
+        var u = url
+        if let password { u.password = password }
+        redis = RedisConnection(configuration: RedisConfiguration(url: u), logger: l)
         control = RunControl(queue: JobQueue(redis: redis, namespace: namespace, logger: l))
         dir = FileManager.default.temporaryDirectory.appendingPathComponent("pipeline-\(namespace)").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
@@ -35,12 +50,7 @@ final class PipelineFixture: @unchecked Sendable {
         try? FileManager.default.removeItem(atPath: dir)
     }
 
-    var environment: [String: String] {
-        var env = ProcessInfo.processInfo.environment
-        env["REDIS_URL"] = ProcessInfo.processInfo.environment[TestRedis.variable] ?? ""
-        env["EXPORTGRID_NAMESPACE"] = namespace
-        return env
-    }
+    var environment: [String: String] { baseEnvironment }
 
     static func binary(_ name: String) throws -> String {
         let d = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
@@ -61,11 +71,13 @@ final class PipelineFixture: @unchecked Sendable {
     }
 
     @discardableResult
-    func start(_ name: String, _ program: String, _ args: [String]) throws -> ChildProcess {
+    func start(_ name: String, _ program: String, _ args: [String], env: [String: String] = [:]) throws
+        -> ChildProcess
+    {
         let log = dir + "/\(name).log"
         let p = try ChildProcess(
-            executable: try Self.binary(program), arguments: args, environment: environment, stdoutPath: log,
-            stderrPath: log)
+            executable: try Self.binary(program), arguments: args, environment: environment.merging(env) { $1 },
+            stdoutPath: log, stderrPath: log)
         lock.withLock { processes[name] = p }
         return p
     }
@@ -81,6 +93,8 @@ final class PipelineFixture: @unchecked Sendable {
         try start(name, "export-scheduler", ["--lease-seconds", "2", "--log-level", "warning"] + extra)
     }
 
+    func pid(_ name: String) -> Int32? { lock.withLock { processes[name]?.pid } }
+
     func kill(_ name: String, signal: Int32 = SIGKILL) {
         guard let p = lock.withLock({ processes[name] }) else { return }
         p.signal(signal)
@@ -94,11 +108,11 @@ final class PipelineFixture: @unchecked Sendable {
     }
 
     /// Runs `exportctl` to completion: (exit status, stdout + stderr).
-    func exportctl(_ args: [String]) throws -> (status: Int32, output: String) {
+    func exportctl(_ args: [String], env: [String: String] = [:]) throws -> (status: Int32, output: String) {
         let log = dir + "/exportctl-\(UUID().uuidString.prefix(6)).out"
         let p = try ChildProcess(
-            executable: try Self.binary("exportctl"), arguments: args, environment: environment, stdoutPath: log,
-            stderrPath: log)
+            executable: try Self.binary("exportctl"), arguments: args, environment: environment.merging(env) { $1 },
+            stdoutPath: log, stderrPath: log)
         let status = p.wait()
         return (status, (try? String(contentsOfFile: log, encoding: .utf8)) ?? "")
     }
