@@ -225,6 +225,25 @@ extension JobQueue {
         return Int(try await run(QueueScripts.release, keys: [keys.active(worker)], args: args).expectInt("release"))
     }
 
+    /// Hands back every open slot of the worker's batches whose token is not in `known`: a
+    /// reservation that Redis made but whose reply was lost with the connection. Without this,
+    /// such jobs would wait for their lease to run out while their worker is alive and well.
+    @discardableResult
+    public func releaseUnknownBatches(worker: String, known: Set<Int64>) async throws -> Int {
+        let tokens = try await redis.send(RedisCommand("ZRANGE", [.string(keys.active(worker)), 0, -1]))
+            .expectArray("active").compactMap(\.int)
+        var released = 0
+        for t in tokens where !known.contains(t) {
+            let n = try await redis.send(RedisCommand("LLEN", [.string(keys.batch(t))])).expectInt("batch length")
+            guard n > 0 else { continue }
+            var args: [RedisArgument] = []
+            for slot in 0..<Int(n) { args += [.int(Int(t)), .int(slot)] }
+            released += Int(
+                try await run(QueueScripts.release, keys: [keys.active(worker)], args: args).expectInt("release"))
+        }
+        return released
+    }
+
     /// Refreshes the worker's registry entry (`info`) and liveness TTL, extends the leases of the
     /// batches it holds, and reports which held jobs were lost or should be canceled.
     public func heartbeat(

@@ -127,6 +127,9 @@ public final class QueueWorker: Sendable {
         var rng = SystemRandomNumberGenerator()
         var slots = slotSignal.makeAsyncIterator()
         var failures = 0
+        // A reserve whose outcome is unknown (the connection dropped) may have reserved a batch
+        // this worker never saw; it is handed back before the next reservation.
+        var reconcile = false
         while !state.withLock({ $0.stopping }) {
             // Run slots free up when handlers finish; held reservations (running or reporting)
             // stay under twice the concurrency.
@@ -138,6 +141,15 @@ public final class QueueWorker: Sendable {
                 continue
             }
             do {
+                if reconcile {
+                    let known = state.withLock { Set($0.held.values.map(\.job.token)) }
+                    let n = try await queue.releaseUnknownBatches(worker: configuration.id, known: known)
+                    reconcile = false
+                    if n > 0 {
+                        logger.notice(
+                            "handed back jobs reserved by a request whose reply was lost", metadata: ["jobs": "\(n)"])
+                    }
+                }
                 let jobs = try await queue.reserve(
                     worker: configuration.id, queues: configuration.reservationOrder(using: &rng),
                     lease: configuration.lease,
@@ -153,6 +165,7 @@ public final class QueueWorker: Sendable {
                 await beat()
             } catch {
                 failures += 1
+                if let e = error as? RedisError, e.outcomeUnknown { reconcile = true }
                 logger.debug("reserve failed", metadata: ["error": "\(error)"])
                 try? await Task.sleep(for: Backoff(base: .milliseconds(50), max: .seconds(2)).delay(attempt: failures))
             }

@@ -33,6 +33,29 @@ struct QueueBasicsTests {
         #expect(try await f.keys().filter { $0.contains(":job:") }.isEmpty)
     }
 
+    @Test func reservationsWhoseReplyWasLostAreHandedBack() async throws {
+        let f = try QueueFixture()
+        _ = try await f.queue.enqueue([f.spec("x"), f.spec("y"), f.spec("z")])
+        _ = try await f.queue.heartbeat(worker: "w", ttl: .seconds(5), lease: .seconds(30), info: [], holding: [])
+        // The worker saw this batch...
+        let seen = try await f.queue.reserve(worker: "w", queues: ["default"], lease: .seconds(30), max: 1)
+        // ...but not this one (its reply "was lost").
+        let lost = try await f.queue.reserve(worker: "w", queues: ["default"], lease: .seconds(30), max: 2)
+        #expect(lost.map(\.id) == ["y", "z"])
+        #expect(
+            try await f.queue.releaseUnknownBatches(worker: "w", known: Set(seen.map(\.token))) == 2)
+        // Back at the front of the queue at once, the attempt not counted; the known one kept.
+        #expect(try await f.queue.depths()["default"] == 2)
+        #expect(Set(try await f.queue.held(by: "w").map(\.id)) == ["x"])
+        _ = try await f.queue.heartbeat(worker: "w2", ttl: .seconds(5), lease: .seconds(30), info: [], holding: [])
+        let again = try await f.queue.reserve(worker: "w2", queues: ["default"], lease: .seconds(30), max: 5)
+        #expect(Set(again.map(\.id)) == ["y", "z"])
+        #expect(again.allSatisfy { $0.attempt == 1 })
+        // Nothing unknown left: a second call hands back nothing.
+        #expect(try await f.queue.releaseUnknownBatches(worker: "w", known: Set(seen.map(\.token))) == 0)
+        try await f.clean()
+    }
+
     @Test func ackIsFencedByToken() async throws {
         let f = try QueueFixture()
         _ = try await f.queue.enqueue(f.spec("j"))

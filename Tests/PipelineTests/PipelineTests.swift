@@ -78,6 +78,51 @@ struct PipelineTests {
         #expect((stats["dead"] ?? 0) == 0)
     }
 
+    @Test func redisRestartsInTheMiddleOfStagesChangeNothing() async throws {
+        let clean = try PipelineFixture()
+        let data = try clean.dataset(firms: Self.firms, seed: Self.seed)
+        let expected = try await clean.cleanRun(data, run: "restarts", workers: 2, chunkSize: 500)
+
+        let server = try RedisServerProcess(arguments: ["--appendonly", "yes", "--appendfsync", "everysec"])
+        let f = try PipelineFixture(redisURL: server.url)
+        try f.scheduler("s")
+        try f.worker("a", concurrency: 1)
+        try f.worker("b", concurrency: 1)
+        defer { f.stopAll() }
+        try f.submit(data, run: "restarts", chunkSize: 100)
+        func restart(when stage: String, _ reached: @escaping () async throws -> Bool) async throws {
+            try await eventually(stage, timeout: .seconds(120), every: .milliseconds(5)) { try await reached() }
+            server.stop()  // SIGTERM: Redis flushes its append-only file and exits
+            try await Task.sleep(for: .milliseconds(700))
+            try server.start()
+        }
+        try await restart(when: "evaluation under way") {
+            ((try? await f.group(RunJobs.evaluateGroup("restarts")))??.done ?? 0) >= 5
+        }
+        try await restart(when: "ecosystem stage under way") {
+            ((try? await f.group(RunJobs.ecosystemGroup("restarts")))??.done ?? 0) >= 1
+        }
+        try await f.waitDone("restarts")
+        f.stopAll()
+        let files = try await f.report("restarts")
+        for name in expected.keys.sorted() {
+            let same = files[name] == expected[name]
+            #expect(same, "\(name) differs after Redis restarts")
+        }
+        // Each program logs an outage when it starts and when it ends, once per connection, not
+        // once per failed command.
+        for name in ["s", "a", "b"] {
+            let log = (try? String(contentsOfFile: f.dir + "/\(name).log", encoding: .utf8)) ?? ""
+            let lines = log.split(separator: "\n")
+            // The outage's first line, per connection (a program holds two or three).
+            let lost = lines.filter { $0.contains("redis connection lost; reconnecting") }.count
+            #expect(lost >= 1 && lost <= 2 * 4, "\(name) logged \(lost) outage lines")
+            // And no flood of anything else while Redis was away.
+            #expect(lines.count <= 40, "\(name) wrote \(lines.count) log lines for two outages")
+        }
+        server.kill()
+    }
+
     @Test func dirtyDatasetRejectionsAreExactlyTheManifest() async throws {
         let f = try PipelineFixture()
         let data = try f.dataset(firms: 3_000, seed: 5, dirty: 0.03)
