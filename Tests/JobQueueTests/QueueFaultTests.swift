@@ -37,8 +37,9 @@ struct QueueFaultTests {
             try await f.queue.group("g")?.state == "completed"
         }
         let took = ContinuousClock.now - killedAt
-        // Liveness TTL, plus one maintenance pass (100 ms) and B's idle wait (200 ms), plus slack.
-        #expect(took < Self.ttl + .milliseconds(1300), "reclaimed after \(took)")
+        // Liveness TTL, plus one maintenance pass (100 ms) and B's idle wait (200 ms), plus slack
+        // for a loaded machine: far below the 30 s lease the job would otherwise wait out.
+        #expect(took < Self.ttl + .seconds(4), "reclaimed after \(took)")
         // The effect is recorded once: one result, from B; the completion job exists once.
         #expect(try await f.queue.groupResults("g") == ["k1": Array("B".utf8)])
         #expect(try await f.stat("processed") == 1)
@@ -292,7 +293,8 @@ struct QueueResourceTests {
         for k in keys where !k.contains(":job:") {
             sizes.append((k, Int(try await f.redis.send(RedisCommand("MEMORY", ["USAGE", .string(k)])).int ?? 0)))
         }
-        #expect(after - baseline < 256 * 1024, "memory grew by \(after - baseline) bytes over 100,300 jobs; \(sizes)")
+        // Allocator noise is a few hundred KiB; a leak of one key per job would be megabytes.
+        #expect(after - baseline < 512 * 1024, "memory grew by \(after - baseline) bytes over 100,300 jobs; \(sizes)")
         try await f.stopWorkers()
         #expect(try await steadyKeys().count <= baselineKeys.count, "stopped workers leave no keys behind")
         server.kill()
