@@ -80,7 +80,7 @@ struct AclTests {
         try f.start("sched", "export-scheduler", ["--log-level", "info"], env: r.env("scheduler"))
         try f.start("work", "export-worker", ["--log-level", "info", "--concurrency", "2"], env: r.env("worker"))
         defer { f.stopAll() }
-        let submit = try f.exportctl(["submit", data, "--run-id", "acl-run"], env: r.env("admin"))
+        let submit = try await f.exportctl(["submit", data, "--run-id", "acl-run"], env: r.env("admin"))
         #expect(submit.status == 0, "\(submit.output)")
         try await eventually("the run done under role users", timeout: .seconds(120), every: .milliseconds(100)) {
             let c = try r.connection("operator")
@@ -89,17 +89,18 @@ struct AclTests {
         }
 
         // The operator reads everything it needs, and changes nothing.
-        let status = try f.exportctl(["status", "acl-run", "--json"], env: r.env("operator"))
+        let status = try await f.exportctl(["status", "acl-run", "--json"], env: r.env("operator"))
         #expect(status.status == 0 && status.output.contains("\"state\":\"done\""), "\(status.output)")
-        let report = try f.exportctl(["report", "acl-run", "--out", f.dir + "/acl-report"], env: r.env("operator"))
+        let report = try await f.exportctl(
+            ["report", "acl-run", "--out", f.dir + "/acl-report"], env: r.env("operator"))
         #expect(report.status == 0, "\(report.output)")
         for cmd in [
             ["status"], ["workers"], ["runs", "list"], ["dead", "list"], ["jobs", "list", "--state", "done"],
         ] {
-            let out = try f.exportctl(cmd, env: r.env("operator"))
+            let out = try await f.exportctl(cmd, env: r.env("operator"))
             #expect(out.status == 0, "operator: exportctl \(cmd.joined(separator: " ")): \(out.output)")
         }
-        let purgeByOperator = try f.exportctl(["runs", "purge", "acl-run"], env: r.env("operator"))
+        let purgeByOperator = try await f.exportctl(["runs", "purge", "acl-run"], env: r.env("operator"))
         #expect(purgeByOperator.status != 0)
         let op = try r.connection("operator")
         await refused(op, ["SET", "{\(ns)}:run:acl-run:meta", "x"], "operator writes")
@@ -150,7 +151,7 @@ struct AclTests {
             for t in texts { #expect(!t.contains(pw), "the \(role) password leaked") }
         }
         // Admin purges, and nothing of the run is left.
-        let purge = try f.exportctl(["runs", "purge", "acl-run"], env: r.env("admin"))
+        let purge = try await f.exportctl(["runs", "purge", "acl-run"], env: r.env("admin"))
         #expect(purge.status == 0, "\(purge.output)")
         #expect(try await op.send(RedisCommand("EXISTS", [.string("{\(ns)}:run:acl-run:tables")])).int == 0)
     }

@@ -24,7 +24,7 @@ struct ClusterNetnsTests {
     @Test(
         .enabled(if: Netns.unavailableReason == nil, Comment(rawValue: Netns.unavailableReason ?? "")),
         .timeLimit(.minutes(10)))
-    func aCutWorkerHostChangesNothingInTheReport() throws {
+    func aCutWorkerHostChangesNothingInTheReport() async throws {
         let bin = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
         var dir = bin
         if !FileManager.default.isExecutableFile(atPath: dir.appendingPathComponent("export-worker").path) {
@@ -38,7 +38,7 @@ struct ClusterNetnsTests {
                 AclTests.repo + "/ops/cluster-netns", "--bin", dir.path, "--firms", "20000", "--workers", "3", "--out",
                 out,
             ], stdoutPath: log, stderrPath: log)
-        let status = p.wait()
+        let status = await exitStatus(of: p)
         let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
         #expect(status == 0, "ops/cluster-netns failed:\n\(text)")
         #expect(text.contains("reports identical: yes"), "\(text)")

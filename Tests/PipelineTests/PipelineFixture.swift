@@ -108,17 +108,18 @@ final class PipelineFixture: @unchecked Sendable {
     }
 
     /// Runs `exportctl` to completion: (exit status, stdout + stderr).
-    func exportctl(_ args: [String], env: [String: String] = [:]) throws -> (status: Int32, output: String) {
+    func exportctl(_ args: [String], env: [String: String] = [:]) async throws -> (status: Int32, output: String) {
         let log = dir + "/exportctl-\(UUID().uuidString.prefix(6)).out"
         let p = try ChildProcess(
             executable: try Self.binary("exportctl"), arguments: args, environment: environment.merging(env) { $1 },
             stdoutPath: log, stderrPath: log)
-        let status = p.wait()
+        let status = await exitStatus(of: p)
         return (status, (try? String(contentsOfFile: log, encoding: .utf8)) ?? "")
     }
 
-    func submit(_ data: String, run: String, chunkSize: Int? = nil) throws {
-        let r = try exportctl(["submit", data, "--run-id", run] + (chunkSize.map { ["--chunk-size", "\($0)"] } ?? []))
+    func submit(_ data: String, run: String, chunkSize: Int? = nil) async throws {
+        let r = try await exportctl(
+            ["submit", data, "--run-id", run] + (chunkSize.map { ["--chunk-size", "\($0)"] } ?? []))
         guard r.status == 0 else { throw TestSetupError("submit failed (\(r.status)): \(r.output)") }
     }
 
@@ -152,7 +153,7 @@ final class PipelineFixture: @unchecked Sendable {
     func cleanRun(_ data: String, run: String, workers: Int, chunkSize: Int? = nil) async throws -> [String: [UInt8]] {
         try scheduler("s-\(run)")
         for i in 0..<workers { try worker("w\(i)-\(run)") }
-        try submit(data, run: run, chunkSize: chunkSize)
+        try await submit(data, run: run, chunkSize: chunkSize)
         try await waitDone(run)
         stopAll()
         return try await report(run)

@@ -49,7 +49,7 @@ struct PipelineTests {
         try f.scheduler("s1")
         try f.worker("a", concurrency: 1, queues: "ecosystem,evaluate")
         try f.worker("b", concurrency: 1, queues: "ecosystem,evaluate")
-        try f.submit(data, run: "r1", chunkSize: 100)
+        try await f.submit(data, run: "r1", chunkSize: 100)
         let evaluate = RunJobs.evaluateGroup("r1")
         try await eventually("evaluation under way", timeout: .seconds(60), every: .milliseconds(5)) {
             (try await f.group(evaluate)?.done ?? 0) >= 3
@@ -89,7 +89,7 @@ struct PipelineTests {
         try f.worker("a", concurrency: 1)
         try f.worker("b", concurrency: 1)
         defer { f.stopAll() }
-        try f.submit(data, run: "restarts", chunkSize: 100)
+        try await f.submit(data, run: "restarts", chunkSize: 100)
         func restart(when stage: String, _ reached: @escaping () async throws -> Bool) async throws {
             try await eventually(stage, timeout: .seconds(120), every: .milliseconds(5)) { try await reached() }
             server.stop()  // SIGTERM: Redis flushes its append-only file and exits
@@ -157,7 +157,7 @@ struct PipelineTests {
         let speed = "\(14 * 86_400 / 2.5)"
         for s in ["m1", "m2"] { try f.scheduler(s, ["--clock-start", "2016-01-04", "--clock-speed", speed]) }
         try f.worker("w", concurrency: 2)
-        try f.submit(data, run: "mon")
+        try await f.submit(data, run: "mon")
         try await f.waitDone("mon")
         let keys = f.control.keys("mon")
         try await eventually("three monitored periods", timeout: .seconds(60), every: .milliseconds(100)) {
@@ -203,7 +203,7 @@ struct PipelineTests {
         try f.worker("w", concurrency: 2)
         try f.scheduler("s")
         defer { f.stopAll() }
-        let before = try f.exportctl(["monitor", "load", "--period", "5"])
+        let before = try await f.exportctl(["monitor", "load", "--period", "5"])
         #expect(before.status == 0, "\(before.output)")
         // One firm of the run exports USD 777k in period 5; one row names an unknown firm.
         let firmsCSV = try String(contentsOfFile: data + "/firms.csv", encoding: .utf8)
@@ -212,11 +212,11 @@ struct PipelineTests {
         let file = f.dir + "/period5.csv"
         try "firm_id,period_start,market,export_usd_k\n\(firstFirm),\(period5),US,777\n000-00-00000,\(period5),US,5\n"
             .write(toFile: file, atomically: true, encoding: .utf8)
-        let load = try f.exportctl(["load-exports", "load", file])
+        let load = try await f.exportctl(["load-exports", "load", file])
         #expect(load.status == 0, "\(load.output)")
         #expect(load.output.contains("rows read 2, accepted 1, rejected 1"), "\(load.output)")
         #expect(load.output.contains("period5.csv:3"), "\(load.output)")
-        let after = try f.exportctl(["monitor", "load", "--period", "5"])
+        let after = try await f.exportctl(["monitor", "load", "--period", "5"])
         #expect(after.status == 0, "\(after.output)")
         func total(_ text: String) throws -> Int {
             let json = text[text.firstIndex(of: "{")!...]
@@ -229,27 +229,27 @@ struct PipelineTests {
     @Test func pausedQueuesHoldTheRunUntilResumed() async throws {
         let f = try PipelineFixture()
         let data = try f.dataset(firms: 1_500, seed: 12)
-        let pause = try f.exportctl(["pause", "evaluate"])
+        let pause = try await f.exportctl(["pause", "evaluate"])
         #expect(pause.status == 0 && pause.output.contains("paused: evaluate"), "\(pause.output)")
         try f.scheduler("s")
         try f.worker("w")
         defer { f.stopAll() }
-        try f.submit(data, run: "held")
+        try await f.submit(data, run: "held")
         try await Task.sleep(for: .seconds(1.5))
         #expect(try await f.group(RunJobs.evaluateGroup("held"))?.done == 0, "a paused queue's job ran")
-        let workers = try f.exportctl(["workers", "--json"])
+        let workers = try await f.exportctl(["workers", "--json"])
         let list = try JSONSerialization.jsonObject(with: Data(workers.output.utf8)) as! [[String: Any]]
         #expect(list.contains { $0["alive"] as? Bool == true })
-        let resume = try f.exportctl(["resume"])
+        let resume = try await f.exportctl(["resume"])
         #expect(resume.status == 0, "\(resume.output)")
         try await f.waitDone("held")
-        let status = try f.exportctl(["status", "held", "--json"])
+        let status = try await f.exportctl(["status", "held", "--json"])
         let s = try JSONSerialization.jsonObject(with: Data(status.output.utf8)) as! [String: Any]
         #expect(s["state"] as? String == "done")
         let stages = s["stages"] as! [[String: Any]]
         #expect(stages.map { $0["stage"] as! String } == ["load", "evaluate", "pool", "ecosystems", "collect"])
         #expect(stages.allSatisfy { $0["state"] as? String == "done" && $0["done"] as? Int == $0["total"] as? Int })
-        let dead = try f.exportctl(["dead", "list", "--json"])
+        let dead = try await f.exportctl(["dead", "list", "--json"])
         #expect(dead.status == 0 && dead.output.hasPrefix("[]"), "\(dead.output)")
     }
 
@@ -303,7 +303,7 @@ struct PipelineTests {
             ["--concurrency", "2", "--log-format", "json", "--log-level", "info", "--metrics-port", "\(port)"])
         try f.scheduler("s")
         defer { f.stopAll() }
-        try f.submit(data, run: "metered")
+        try await f.submit(data, run: "metered")
         try await f.waitDone("metered")
         var scrape: (status: String, body: String) = ("", "")
         try await eventually("the metrics endpoint answers", timeout: .seconds(10)) {
@@ -350,14 +350,14 @@ struct PipelineTests {
 
     @Test func cliErrorsAreOneLineWithAHint() async throws {
         let f = try PipelineFixture()
-        let r = try f.exportctl(["report", "no-such-run", "--out", f.dir + "/x"])
+        let r = try await f.exportctl(["report", "no-such-run", "--out", f.dir + "/x"])
         #expect(r.status == 1)
         #expect(r.output.contains("error: no run no-such-run"))
         #expect(r.output.contains("hint: "))
-        let s = try f.exportctl(["submit", f.dir + "/missing-dataset", "--run-id", "m"])
+        let s = try await f.exportctl(["submit", f.dir + "/missing-dataset", "--run-id", "m"])
         #expect(s.status == 1)
         #expect(s.output.contains("cannot be used"), "\(s.output)")
-        let purge = try f.exportctl(["runs", "purge", "m"])
+        let purge = try await f.exportctl(["runs", "purge", "m"])
         #expect(purge.status == 0, "\(purge.output)")
         #expect(try await f.keyCount() == 0, "a purged run leaves keys behind")
     }

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import ProcessSupport
 import RedisClient
 
 /// The Redis server that `ops/test` starts for the suite, and per-test key prefixes on it.
@@ -86,5 +87,14 @@ public final class LogCapture: @unchecked Sendable {
             let merged = self.metadata.merging(event.metadata ?? [:]) { $1 }
             capture.add(Entry(level: event.level, message: "\(event.message)", metadata: merged.mapValues { "\($0)" }))
         }
+    }
+}
+
+/// Waits for a child process on a thread of its own, so the wait never holds one of the few
+/// threads of Swift's cooperative pool (on a 2-core machine, two blocked waits stall every test).
+public func exitStatus(of p: ChildProcess) async -> Int32 {
+    await withCheckedContinuation { cont in
+        let t = Thread { cont.resume(returning: p.wait()) }
+        t.start()
     }
 }
