@@ -176,7 +176,7 @@ public struct ClusterMetrics: Sendable {
                 JobListing.allCases.map { ("state=\"\($0.rawValue)\"", "\(sizes[$0] ?? 0)") })
             let stats = try await q.stats()
             metric(
-                "exportgrid_jobs_total", "counter",
+                "exportgrid_cluster_jobs_total", "counter",
                 "Jobs by outcome, cluster-wide: enqueued, processed, failed, retried, dead, reclaimed (lease reclaims), fenced (refused late results), canceled.",
                 stats.keys.sorted().map { ("outcome=\"\($0)\"", "\(stats[$0]!)") })
             let workers = try await q.workers()

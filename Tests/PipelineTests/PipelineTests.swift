@@ -327,7 +327,7 @@ struct PipelineTests {
         #expect(samples["exportgrid_redis_up"] == 1)
         #expect((samples["exportgrid_process_resident_memory_bytes"] ?? 0) > 1_000_000)
         #expect(samples["exportgrid_queue_pending{queue=\"evaluate\"}"] == 0)
-        #expect((samples["exportgrid_jobs_total{outcome=\"processed\"}"] ?? 0) >= 1)
+        #expect((samples["exportgrid_cluster_jobs_total{outcome=\"processed\"}"] ?? 0) >= 1)
         #expect(
             samples.keys.contains { $0.hasPrefix("exportgrid_run_stage_seconds{run=\"metered\",stage=\"evaluate\"}") })
         #expect(samples.keys.contains { $0.hasPrefix("exportgrid_worker_jobs_total{") })
