@@ -85,12 +85,6 @@ public struct NationalReport: Sendable {
 
     public func marketCode(_ m: UInt8) -> String { tables.markets[m].code }
 
-    public var industryOf: [BusinessNumber: PoolCandidate] {
-        var d: [BusinessNumber: PoolCandidate] = [:]
-        for c in national.pool { d[c.firm.id] = c }
-        return d
-    }
-
     /// Target figures of an office for the program year.
     public func target(_ o: Office) -> RegionalTarget? {
         tables.targets.first { $0.region == o && $0.year == configuration.programYear }

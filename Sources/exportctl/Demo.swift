@@ -110,7 +110,7 @@ struct Demo: AsyncParsableCommand {
             print(
                 "submitted run \(run): \(s.firms) firms in \(s.chunks) chunks; \(s.input.rejected) of "
                     + "\(s.input.rowsRead) rows rejected")
-            guard try await watch(c, run: run, untilDone: true) else {
+            guard try await followRun(c, run: run, untilDone: true) else {
                 throw CLIError("the run failed", hint: "see exportctl dead list and \(out)/logs")
             }
             let files = try await c.control.reportFiles(run)

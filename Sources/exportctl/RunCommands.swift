@@ -55,7 +55,7 @@ struct Submit: AsyncParsableCommand {
                         + "(\(s.storedBytes / 1024) KiB in \(String(format: "%.2f", s.seconds)) s)\n").utf8))
             print(id)
             if wait {
-                let ok = try await watch(c, run: id, untilDone: true)
+                let ok = try await followRun(c, run: id, untilDone: true)
                 if !ok { throw ExitCode(1) }
             }
         }
@@ -159,7 +159,7 @@ func stageLine(_ s: StageProgress) -> String {
 
 /// Shows a run's stages until it is done or failed (or once, with `untilDone` false). A live
 /// display on a terminal, plain lines otherwise. Returns false when the run failed.
-func watch(_ c: Cluster, run: String, untilDone: Bool) async throws -> Bool {
+func followRun(_ c: Cluster, run: String, untilDone: Bool) async throws -> Bool {
     let tty = isatty(1) == 1
     var lastPrinted = ""
     var drawn = 0
@@ -218,7 +218,7 @@ struct Status: AsyncParsableCommand {
                                 + [("stages", RawJSON(text: "[" + stagesJSON.joined(separator: ",") + "]"))]))
                     return
                 }
-                _ = try await ExportCtlWatch.watch(c, run: run, untilDone: watch)
+                _ = try await followRun(c, run: run, untilDone: watch)
                 return
             }
             let depths = try await c.queue.depths()
@@ -252,12 +252,6 @@ struct Status: AsyncParsableCommand {
             print("counters: " + stats.keys.sorted().map { "\($0) \(stats[$0]!)" }.joined(separator: ", "))
             print("runs: \(runs.count)" + (runs.isEmpty ? "" : " (latest \(runs.suffix(3).joined(separator: ", ")))"))
         }
-    }
-}
-
-enum ExportCtlWatch {
-    static func watch(_ c: Cluster, run: String, untilDone: Bool) async throws -> Bool {
-        try await exportctl.watch(c, run: run, untilDone: untilDone)
     }
 }
 

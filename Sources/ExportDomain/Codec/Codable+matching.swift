@@ -45,6 +45,33 @@ extension Institution {
     }
 }
 
+extension Application {
+    public func encode(into w: inout BinaryWriter) {
+        w.firmID(firm)
+        w.string(company)
+        w.int(rank)
+    }
+
+    public static func decode(_ r: inout BinaryReader) throws(DecodeError) -> Application {
+        Application(firm: try r.firmID(), company: try r.string(), rank: try r.int(in: 1...10_000_000, "rank"))
+    }
+}
+
+extension DeskRanking {
+    public func encode(into w: inout BinaryWriter) {
+        w.string(company)
+        w.code(industry)
+        w.firmID(firm)
+        w.int(rank)
+    }
+
+    public static func decode(_ r: inout BinaryReader) throws(DecodeError) -> DeskRanking {
+        DeskRanking(
+            company: try r.string(), industry: try r.code(Industry.self), firm: try r.firmID(),
+            rank: try r.int(in: 1...10_000_000, "rank"))
+    }
+}
+
 extension EcosystemInput {
     public static let version: UInt8 = 1
 
@@ -55,17 +82,8 @@ extension EcosystemInput {
         for list in [firms, newExportSources] { w.list(list) { w, c in c.encode(into: &w) } }
         w.list(companies) { w, c in c.encode(into: &w) }
         w.list(institutions) { w, i in i.encode(into: &w) }
-        w.list(applications) { w, a in
-            w.firmID(a.firm)
-            w.string(a.company)
-            w.int(a.rank)
-        }
-        w.list(deskRankings) { w, d in
-            w.string(d.company)
-            w.code(d.industry)
-            w.firmID(d.firm)
-            w.int(d.rank)
-        }
+        w.list(applications) { w, a in a.encode(into: &w) }
+        w.list(deskRankings) { w, d in d.encode(into: &w) }
         return w.bytes
     }
 
@@ -86,12 +104,10 @@ extension EcosystemInput {
             try Institution.decode(&r)
         }
         let applications = try r.list(minElementBytes: 3) { (r: inout BinaryReader) throws(DecodeError) in
-            Application(firm: try r.firmID(), company: try r.string(), rank: try r.int(in: 1...10_000_000, "rank"))
+            try Application.decode(&r)
         }
         let rankings = try r.list(minElementBytes: 4) { (r: inout BinaryReader) throws(DecodeError) in
-            DeskRanking(
-                company: try r.string(), industry: try r.code(Industry.self), firm: try r.firmID(),
-                rank: try r.int(in: 1...10_000_000, "rank"))
+            try DeskRanking.decode(&r)
         }
         try r.expectEnd()
         return EcosystemInput(

@@ -128,17 +128,8 @@ extension RunTables {
             w.int(t.exportingFirms)
             w.int(t.avgExportUSDk)
         }
-        w.list(applications) { w, a in
-            w.firmID(a.firm)
-            w.string(a.company)
-            w.int(a.rank)
-        }
-        w.list(deskRankings) { w, d in
-            w.string(d.company)
-            w.code(d.industry)
-            w.firmID(d.firm)
-            w.int(d.rank)
-        }
+        w.list(applications) { w, a in a.encode(into: &w) }
+        w.list(deskRankings) { w, d in d.encode(into: &w) }
         return w.bytes
     }
 
@@ -163,12 +154,10 @@ extension RunTables {
                 exportingFirms: try r.int(in: 0...100_000_000, "target"), avgExportUSDk: try r.int())
         }
         let applications = try r.list(minElementBytes: 3) { (r: inout BinaryReader) throws(DecodeError) in
-            Application(firm: try r.firmID(), company: try r.string(), rank: try r.int(in: 1...10_000_000, "rank"))
+            try Application.decode(&r)
         }
         let rankings = try r.list(minElementBytes: 4) { (r: inout BinaryReader) throws(DecodeError) in
-            DeskRanking(
-                company: try r.string(), industry: try r.code(Industry.self), firm: try r.firmID(),
-                rank: try r.int(in: 1...10_000_000, "rank"))
+            try DeskRanking.decode(&r)
         }
         try r.expectEnd()
         return RunTables(
