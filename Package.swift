@@ -43,7 +43,10 @@ let package = Package(
         .target(name: "ExportData", dependencies: ["ExportDomain", "CCrypto"]),
         .target(
             name: "ProcessSupport",
-            dependencies: ["RedisClient", .product(name: "Logging", package: "swift-log")]
+            dependencies: [
+                "RedisClient", .product(name: "Logging", package: "swift-log"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
         ),
         .target(
             name: "ExportServices",

@@ -40,20 +40,10 @@ struct ExportScheduler: AsyncParsableCommand {
     @Option(help: "Simulated clock speed: simulated seconds per real second.")
     var clockSpeed = 1.0
 
-    @Option(help: "Log level: trace, debug, info, notice, warning, error.")
-    var logLevel = "info"
-
-    @Option(help: "Log lines as text, or json (one object per line, for log shippers).")
-    var logFormat = "text"
-
-    @Option(help: "Serve Prometheus metrics (GET /metrics) on this port; 0 serves none.")
-    var metricsPort = 0
-
-    @Option(help: "The IPv4 address the metrics endpoint listens on (0.0.0.0: every interface).")
-    var metricsHost = "127.0.0.1"
+    @OptionGroup var daemon: DaemonOptions
 
     func run() async throws {
-        _ = try LogFormat.bootstrap(format: logFormat, level: logLevel)
+        try daemon.bootstrapLogging()
         let logger = Logger(label: "export-scheduler")
         var redisConfig = try RedisConfiguration.fromEnvironment()
         redisConfig.clientName = "export-scheduler"
@@ -92,7 +82,7 @@ struct ExportScheduler: AsyncParsableCommand {
         })
         defer { signals.cancel() }
         var metrics: MetricsServer?
-        if metricsPort > 0 {
+        if daemon.metricsPort > 0 {
             let cluster = ClusterMetrics(control: control) {
                 [
                     "# HELP exportgrid_scheduler_leader 1 when this scheduler leads.",
@@ -100,7 +90,9 @@ struct ExportScheduler: AsyncParsableCommand {
                     "exportgrid_scheduler_leader{scheduler=\"\(name)\"} \(service.isLeader ? 1 : 0)",
                 ]
             }
-            metrics = try MetricsServer(host: metricsHost, port: metricsPort, logger: logger) { await cluster.render() }
+            metrics = try MetricsServer(host: daemon.metricsHost, port: daemon.metricsPort, logger: logger) {
+                await cluster.render()
+            }
         }
         defer { metrics?.stop() }
         logger.notice("scheduler started", metadata: ["scheduler": "\(name)"])

@@ -40,20 +40,10 @@ struct ExportWorker: AsyncParsableCommand {
     @Option(help: "Benchmark mode: serve job kind 'noop', each doing exactly one INCR of this key.")
     var benchNoop: String?
 
-    @Option(help: "Log level: trace, debug, info, notice, warning, error.")
-    var logLevel = "info"
-
-    @Option(help: "Log lines as text, or json (one object per line, for log shippers).")
-    var logFormat = "text"
-
-    @Option(help: "Serve Prometheus metrics (GET /metrics) on this port; 0 serves none.")
-    var metricsPort = 0
-
-    @Option(help: "The IPv4 address the metrics endpoint listens on (0.0.0.0: every interface).")
-    var metricsHost = "127.0.0.1"
+    @OptionGroup var daemon: DaemonOptions
 
     func run() async throws {
-        _ = try LogFormat.bootstrap(format: logFormat, level: logLevel)
+        try daemon.bootstrapLogging()
         let logger = Logger(label: "export-worker")
         var redisConfig = try RedisConfiguration.fromEnvironment()
         redisConfig.clientName = "export-worker"
@@ -84,7 +74,7 @@ struct ExportWorker: AsyncParsableCommand {
         })
         defer { signals.cancel() }
         var metrics: MetricsServer?
-        if metricsPort > 0 {
+        if daemon.metricsPort > 0 {
             let id = config.id
             let cluster = ClusterMetrics(control: RunControl(queue: queue)) {
                 let (processed, failed) = worker.counts
@@ -98,7 +88,9 @@ struct ExportWorker: AsyncParsableCommand {
                     "exportgrid_worker_running{worker=\"\(id)\"} \(worker.running)",
                 ]
             }
-            metrics = try MetricsServer(host: metricsHost, port: metricsPort, logger: logger) { await cluster.render() }
+            metrics = try MetricsServer(host: daemon.metricsHost, port: daemon.metricsPort, logger: logger) {
+                await cluster.render()
+            }
         }
         defer { metrics?.stop() }
         try await worker.run()
