@@ -29,6 +29,25 @@ eg_ensure_packages() {
     eg_say "installed: ${missing[*]}"
 }
 
+# eg_offer_packages DEB:COMMAND_OR_FILE...
+# Like eg_ensure_packages for packages that only enable some tests: as root it installs them; as
+# non-root, or when apt fails, it says which tests will be skipped and carries on.
+eg_offer_packages() {
+    local missing=() spec pkg probe
+    for spec in "$@"; do
+        pkg=${spec%%:*}
+        probe=${spec#*:}
+        if [[ $probe == /* ]]; then [[ -e $probe ]] && continue; else command -v "$probe" >/dev/null 2>&1 && continue; fi
+        missing+=("$pkg")
+    done
+    [[ ${#missing[@]} -eq 0 ]] && return 0
+    if [[ $(id -u) -ne 0 ]]; then
+        eg_say "optional packages missing: ${missing[*]}; the tests that need them will say they were skipped"
+        return 0
+    fi
+    ( eg_ensure_packages "$@" ) || eg_say "could not install ${missing[*]}; the tests that need them will say they were skipped"
+}
+
 # The packages every build and run needs: hiredis and libcrypto headers, the Redis server and its
 # CLI, pkg-config, and python3 (benchmarks compare against its csv module).
 eg_ensure_base_packages() {
