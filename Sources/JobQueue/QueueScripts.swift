@@ -30,7 +30,8 @@ enum QueueScripts {
     /// Lua helpers a script can ask for. Each `local function` costs a closure allocation on
     /// every call, so a script includes only the helpers it uses.
     enum Helper: Int, CaseIterable {
-        case split, bump, signal, pushPending, stat, trim, createJob, groupDone, groupFailed, retire, settle, slotsOpen
+        case split, bump, signal, pushPending, stat, trim, createJob, groupDone, groupFailed, retire, settle, slotsOpen,
+            forward
 
         var needs: [Helper] {
             switch self {
@@ -39,6 +40,7 @@ enum QueueScripts {
             case .createJob: return [.pushPending, .stat]
             case .groupDone, .groupFailed: return [.createJob]
             case .retire: return [.stat, .groupFailed, .split]
+            case .forward: return [.split, .pushPending]
             }
         }
 
@@ -211,6 +213,22 @@ enum QueueScripts {
                       local out = {}
                       for i = 1, #slots do out[i] = bits[i] == 0 end
                       return out
+                    end
+
+                    """
+            case .forward:
+                return """
+                    -- Moves a scheduled or retry-waiting job (its hash jk holds its item) to its
+                    -- queue. The hash goes when the job has no past attempt (ack deletes only the
+                    -- hashes of jobs with attempts); otherwise it stays, pending, to show its error.
+                    local function forward(jk, item)
+                      if string.byte(item, 1) == 48 and string.byte(item, 2) == 10 then
+                        redis.call('DEL', jk)
+                      else
+                        redis.call('HDEL', jk, 'r', 'ra')
+                        redis.call('HSET', jk, 'st', 'pending')
+                      end
+                      push_pending(split(item, 3)[3], item, false)
                     end
 
                     """
@@ -607,7 +625,7 @@ enum QueueScripts {
     // Returns: {-1} when another process holds the lock, else
     //          {forwarded, reclaimed, killed, workers removed}
     static let maintain = script(
-        "maintain", uses: [.split, .bump, .pushPending, .stat, .retire, .trim],
+        "maintain", uses: [.split, .bump, .pushPending, .stat, .retire, .trim, .forward],
         """
         if not redis.call('SET', KEYS[1], ARGV[3], 'NX', 'PX', ARGV[4]) then return { -1 } end
         local limit = tonumber(ARGV[5])
@@ -618,15 +636,7 @@ enum QueueScripts {
           local jk = P .. 'job:' .. id
           local item = redis.call('HGET', jk, 'r')
           if item then
-            -- A job hash outlives forwarding only when the job has a past attempt (and an error
-            -- to show): ack deletes the hashes of jobs with attempts, and only those.
-            if string.byte(item, 1) == 48 and string.byte(item, 2) == 10 then
-              redis.call('DEL', jk)
-            else
-              redis.call('HDEL', jk, 'r', 'ra')
-              redis.call('HSET', jk, 'st', 'pending')
-            end
-            push_pending(split(item, 3)[3], item, false)
+            forward(jk, item)
             forwarded = forwarded + 1
           end
         end
@@ -797,7 +807,7 @@ enum QueueScripts {
     // ARGV: [1] prefix, [2] now, [3..] job ids
     // Returns: number moved.
     static let retryNow = script(
-        "retry_now", uses: [.split, .pushPending],
+        "retry_now", uses: [.forward],
         """
         local n = 0
         for i = 3, #ARGV do
@@ -805,13 +815,7 @@ enum QueueScripts {
           local jk = P .. 'job:' .. id
           local item = redis.call('HGET', jk, 'r')
           if item and redis.call('ZREM', KEYS[1], id) == 1 then
-            if string.byte(item, 1) == 48 and string.byte(item, 2) == 10 then
-              redis.call('DEL', jk)
-            else
-              redis.call('HDEL', jk, 'r', 'ra')
-              redis.call('HSET', jk, 'st', 'pending')
-            end
-            push_pending(split(item, 3)[3], item, false)
+            forward(jk, item)
             n = n + 1
           end
         end
