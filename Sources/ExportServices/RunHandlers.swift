@@ -249,8 +249,10 @@ public struct RunHandlers: Sendable {
             cmd.append(bytes: files[name]!)
         }
         _ = try await control.redis.send(cmd)
-        try await control.setMetaOnce(run, "finished_ms", "\(RunControl.nowMillis())")
-        try await control.setMeta(run, [("state", "done")])
+        // A run marked failed and then resumed (its dead job requeued, its group reopened) ends
+        // here too: the report replaces the failure.
+        try await control.setMeta(run, [("state", "done"), ("finished_ms", "\(RunControl.nowMillis())")])
+        _ = try await control.redis.send(RedisCommand("HDEL", [.string(keys.meta), "error"]))
         try await control.queue.deleteGroup(RunJobs.evaluateGroup(run))
         log(ctx, run: run, "report ready", ["matched": "\(report.matchedCount)"])
         return nil

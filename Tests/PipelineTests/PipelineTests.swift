@@ -123,6 +123,40 @@ struct PipelineTests {
         server.kill()
     }
 
+    @Test func aFailedRunResumesWhenItsDeadJobIsRequeued() async throws {
+        let f = try PipelineFixture()
+        let data = try f.dataset(firms: 2_000, seed: 15)
+        let clean = try await PipelineFixture().cleanRun(data, run: "resumed", workers: 1)
+        // The run is stored and planned with no worker yet; then one chunk is damaged.
+        try await f.submit(data, run: "resumed", chunkSize: 500)
+        let chunk = f.control.keys("resumed").chunk(0)
+        let good = try #require(try await f.control.bytes(chunk))
+        _ = try await f.redis.send(RedisCommand("SET", [.string(chunk), "damaged"]))
+        try f.scheduler("s")
+        try f.worker("w")
+        defer { f.stopAll() }
+        try await eventually("the run failed", timeout: .seconds(60), every: .milliseconds(100)) {
+            (try? await f.control.meta("resumed"))?["state"] == "failed"
+        }
+        let dead = try await f.exportctl(["dead", "list", "--json"])
+        #expect(dead.output.contains("resumed:evaluate:0") && dead.output.contains("chunk 0"), "\(dead.output)")
+        // The operator repairs the cause and requeues: the run goes on to the same report.
+        var put = RedisCommand("SET", [.string(chunk)])
+        put.append(bytes: good)
+        _ = try await f.redis.send(put)
+        let requeue = try await f.exportctl(["dead", "requeue", "--all"])
+        #expect(requeue.status == 0 && requeue.output.contains("requeued 1"), "\(requeue.output)")
+        // (The run reads "failed" until the collector finishes.)
+        try await eventually("the resumed run done", timeout: .seconds(60), every: .milliseconds(100)) {
+            (try? await f.control.meta("resumed"))?["state"] == "done"
+        }
+        let meta = try await f.control.meta("resumed")
+        #expect(meta["error"] == nil, "a resumed run keeps its old error")
+        let files = try await f.report("resumed")
+        let same = files["report.json"] == clean["report.json"]
+        #expect(same, "the resumed run's report differs from a clean run's")
+    }
+
     @Test func dirtyDatasetRejectionsAreExactlyTheManifest() async throws {
         let f = try PipelineFixture()
         let data = try f.dataset(firms: 3_000, seed: 5, dirty: 0.03)
