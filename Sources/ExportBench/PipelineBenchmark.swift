@@ -105,12 +105,9 @@ public struct PipelineBenchmark {
         f.totalSeconds = monotonic() - t0
         let m = try await control.meta(runID)
         func ms(_ k: String) -> Double { Double(m[k] ?? "0") ?? 0 }
-        let marks = [
-            ("load (submit: read, validate, store)", "created_ms", "submitted_ms"),
-            ("evaluate", "started_ms", "evaluate_done_ms"), ("pool", "evaluate_done_ms", "pool_done_ms"),
-            ("ecosystems", "pool_done_ms", "ecosystem_done_ms"), ("collect", "ecosystem_done_ms", "finished_ms"),
-        ]
-        f.stages = marks.map { ($0.0, (ms($0.2) - ms($0.1)) / 1000) }
+        f.stages = RunControl.stageMarks.map {
+            ($0.stage == "load" ? "load (submit: read, validate, store)" : $0.stage, (ms($0.end) - ms($0.start)) / 1000)
+        }
         f.computeSeconds = ["evaluate", "pool", "ecosystem", "collect"].map { ($0, ms("compute_us_" + $0) / 1e6) }
         let mem = try await control.memory(runID)
         f.runMemoryBytes = mem.bytes

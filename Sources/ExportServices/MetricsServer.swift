@@ -191,12 +191,7 @@ public struct ClusterMetrics: Sendable {
             for run in try await control.runs().suffix(20) {
                 let m = try await control.meta(run)
                 states[m["state"] ?? "unknown", default: 0] += 1
-                let marks = [
-                    ("load", "created_ms", "submitted_ms"), ("evaluate", "started_ms", "evaluate_done_ms"),
-                    ("pool", "evaluate_done_ms", "pool_done_ms"), ("ecosystems", "pool_done_ms", "ecosystem_done_ms"),
-                    ("collect", "ecosystem_done_ms", "finished_ms"),
-                ]
-                for (stage, a, b) in marks {
+                for (stage, a, b) in RunControl.stageMarks {
                     guard let s = m[a].flatMap(Int64.init), let e = m[b].flatMap(Int64.init) else { continue }
                     stages.append(("run=\"\(run)\",stage=\"\(stage)\"", String(format: "%.3f", Double(e - s) / 1000)))
                 }

@@ -46,12 +46,9 @@ extension RunControl {
 
     /// The monitoring snapshots stored so far, by period (0-based).
     public func monitorSnapshots(_ run: String) async throws -> [Int: [UInt8]] {
-        let r = try await redis.send(RedisCommand("HGETALL", [.string(keys(run).monitor)])).expectArray("monitor")
         var out: [Int: [UInt8]] = [:]
-        var i = 0
-        while i + 1 < r.count {
-            if let p = r[i].string.flatMap(Int.init) { out[p] = r[i + 1].bytes ?? [] }
-            i += 2
+        for (field, value) in try await hash(keys(run).monitor) {
+            if let p = Int(field) { out[p] = value }
         }
         return out
     }

@@ -59,16 +59,30 @@ public struct RunControl: Sendable {
 
     // MARK: - Reading
 
-    public func meta(_ run: String) async throws -> [String: String] {
-        let r = try await redis.send(RedisCommand("HGETALL", [.string(keys(run).meta)])).expectArray("run meta")
-        var out: [String: String] = [:]
+    /// A hash's fields and values (HGETALL), the values as bytes.
+    func hash(_ key: String) async throws -> [(field: String, value: [UInt8])] {
+        let r = try await redis.send(RedisCommand("HGETALL", [.string(key)])).expectArray(key)
+        var out: [(field: String, value: [UInt8])] = []
         var i = 0
         while i + 1 < r.count {
-            if let k = r[i].string { out[k] = r[i + 1].string ?? "" }
+            if let k = r[i].string { out.append((k, r[i + 1].bytes ?? [])) }
             i += 2
         }
         return out
     }
+
+    public func meta(_ run: String) async throws -> [String: String] {
+        var out: [String: String] = [:]
+        for (k, v) in try await hash(keys(run).meta) { out[k] = String(decoding: v, as: UTF8.self) }
+        return out
+    }
+
+    /// A run's stages as the meta hash times them: (stage, field of its start, field of its end).
+    public static let stageMarks: [(stage: String, start: String, end: String)] = [
+        ("load", "created_ms", "submitted_ms"), ("evaluate", "started_ms", "evaluate_done_ms"),
+        ("pool", "evaluate_done_ms", "pool_done_ms"), ("ecosystems", "pool_done_ms", "ecosystem_done_ms"),
+        ("collect", "ecosystem_done_ms", "finished_ms"),
+    ]
 
     public func exists(_ run: String) async throws -> Bool {
         try await redis.send(RedisCommand("EXISTS", [.string(keys(run).meta)])).int == 1
@@ -109,14 +123,7 @@ public struct RunControl: Sendable {
 
     /// The report files of a finished run, by file name.
     public func reportFiles(_ run: String) async throws -> [String: [UInt8]] {
-        let r = try await redis.send(RedisCommand("HGETALL", [.string(keys(run).report)])).expectArray("report")
-        var out: [String: [UInt8]] = [:]
-        var i = 0
-        while i + 1 < r.count {
-            if let k = r[i].string { out[k] = r[i + 1].bytes ?? [] }
-            i += 2
-        }
-        return out
+        Dictionary(try await hash(keys(run).report), uniquingKeysWith: { a, _ in a })
     }
 
     /// Every run id, oldest first.

@@ -88,60 +88,31 @@ struct StageProgress {
 
 func stages(_ c: Cluster, run: String, meta: [String: String]) async throws -> [StageProgress] {
     func ms(_ k: String) -> Int64? { meta[k].flatMap(Int64.init) }
-    let chunks = meta["chunks"].flatMap(Int.init) ?? 0
     let failed = meta["state"] == "failed"
+    let totals = [
+        "evaluate": meta["chunks"].flatMap(Int.init) ?? 0, "ecosystems": Industry.allCases.count,
+    ]
+    let groups = ["evaluate": RunJobs.evaluateGroup(run), "ecosystems": RunJobs.ecosystemGroup(run)]
     var out: [StageProgress] = []
-    let loaded = meta["state"] != "loading"
-    out.append(
-        StageProgress(
-            name: "load", done: loaded ? 1 : 0, total: 1, state: loaded ? "done" : (failed ? "failed" : "running"),
-            startedMs: ms("created_ms"), finishedMs: ms("submitted_ms")))
-    var ev = StageProgress(
-        name: "evaluate", done: 0, total: chunks, state: "waiting", startedMs: ms("started_ms"),
-        finishedMs: ms("evaluate_done_ms"))
-    if ev.finishedMs != nil {
-        ev.done = chunks
-        ev.state = "done"
-    } else if let g = try await c.queue.group(RunJobs.evaluateGroup(run)) {
-        ev.done = g.done
-        ev.total = g.total
-        ev.state = g.failed > 0 ? "failed" : "running"
+    for (stage, start, end) in RunControl.stageMarks {
+        var s = StageProgress(
+            name: stage, done: 0, total: totals[stage] ?? 1, state: "waiting", startedMs: ms(start),
+            finishedMs: ms(end))
+        // A failed run has a finishing time too; only a report ends the collect stage.
+        if stage == "collect" && meta["state"] != "done" { s.finishedMs = nil }
+        if s.finishedMs != nil {
+            s.done = s.total
+            s.state = "done"
+        } else if let id = groups[stage], let g = try await c.queue.group(id) {
+            s.done = g.done
+            s.total = g.total
+            s.state = g.failed > 0 ? "failed" : "running"
+        } else if s.startedMs != nil {
+            s.state = "running"
+        }
+        if failed && s.state == "running" { s.state = "failed" }
+        out.append(s)
     }
-    out.append(ev)
-    var pool = StageProgress(
-        name: "pool", done: 0, total: 1, state: "waiting", startedMs: ms("evaluate_done_ms"),
-        finishedMs: ms("pool_done_ms"))
-    if pool.finishedMs != nil {
-        pool.done = 1
-        pool.state = "done"
-    } else if pool.startedMs != nil {
-        pool.state = "running"
-    }
-    out.append(pool)
-    let industries = Industry.allCases.count
-    var eco = StageProgress(
-        name: "ecosystems", done: 0, total: industries, state: "waiting", startedMs: ms("pool_done_ms"),
-        finishedMs: ms("ecosystem_done_ms"))
-    if eco.finishedMs != nil {
-        eco.done = industries
-        eco.state = "done"
-    } else if let g = try await c.queue.group(RunJobs.ecosystemGroup(run)) {
-        eco.done = g.done
-        eco.total = g.total
-        eco.state = g.failed > 0 ? "failed" : "running"
-    }
-    out.append(eco)
-    var col = StageProgress(
-        name: "collect", done: 0, total: 1, state: "waiting", startedMs: ms("ecosystem_done_ms"),
-        finishedMs: meta["state"] == "done" ? ms("finished_ms") : nil)
-    if meta["state"] == "done" {
-        col.done = 1
-        col.state = "done"
-    } else if col.startedMs != nil {
-        col.state = failed ? "failed" : "running"
-    }
-    out.append(col)
-    if failed { for i in out.indices where out[i].state == "running" { out[i].state = "failed" } }
     return out
 }
 
