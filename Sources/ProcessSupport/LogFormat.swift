@@ -50,10 +50,10 @@ public struct JSONLogHandler: LogHandler {
     public func log(event: LogEvent) {
         var all = metadata
         if let m = event.metadata { all.merge(m) { _, new in new } }
-        var line = "{\"ts\":\"\(Self.timestamp())\",\"level\":\"\(event.level)\",\"label\":" + Self.quote(label)
-        line += ",\"msg\":" + Self.quote("\(event.message)")
+        var line = "{\"ts\":\"\(Self.timestamp())\",\"level\":\"\(event.level)\",\"label\":" + JSONText.quote(label)
+        line += ",\"msg\":" + JSONText.quote("\(event.message)")
         for k in all.keys.sorted() where !["ts", "level", "label", "msg"].contains(k) {
-            line += "," + Self.quote(k) + ":" + Self.quote("\(all[k]!)")
+            line += "," + JSONText.quote(k) + ":" + JSONText.quote("\(all[k]!)")
         }
         line += "}\n"
         var bytes = Array(line.utf8)
@@ -61,7 +61,24 @@ public struct JSONLogHandler: LogHandler {
         _ = bytes.withUnsafeMutableBytes { write(2, $0.baseAddress, $0.count) }
     }
 
-    static func quote(_ s: String) -> String {
+    static func timestamp() -> String {
+        var tv = timeval()
+        gettimeofday(&tv, nil)
+        var t = tv.tv_sec
+        var tmv = tm()
+        gmtime_r(&t, &tmv)
+        func two(_ v: Int32) -> String { v < 10 ? "0\(v)" : "\(v)" }
+        let ms = Int(tv.tv_usec / 1000)
+        let msText = ms < 10 ? "00\(ms)" : ms < 100 ? "0\(ms)" : "\(ms)"
+        return "\(tmv.tm_year + 1900)-\(two(tmv.tm_mon + 1))-\(two(tmv.tm_mday))T\(two(tmv.tm_hour)):"
+            + "\(two(tmv.tm_min)):\(two(tmv.tm_sec)).\(msText)Z"
+    }
+}
+
+/// JSON string literals, for the handful of places that write JSON by hand.
+public enum JSONText {
+    /// `s` as a JSON string literal, quotes included.
+    public static func quote(_ s: String) -> String {
         var o = "\""
         for u in s.unicodeScalars {
             switch u {
@@ -80,18 +97,5 @@ public struct JSONLogHandler: LogHandler {
             }
         }
         return o + "\""
-    }
-
-    static func timestamp() -> String {
-        var tv = timeval()
-        gettimeofday(&tv, nil)
-        var t = tv.tv_sec
-        var tmv = tm()
-        gmtime_r(&t, &tmv)
-        func two(_ v: Int32) -> String { v < 10 ? "0\(v)" : "\(v)" }
-        let ms = Int(tv.tv_usec / 1000)
-        let msText = ms < 10 ? "00\(ms)" : ms < 100 ? "0\(ms)" : "\(ms)"
-        return "\(tmv.tm_year + 1900)-\(two(tmv.tm_mon + 1))-\(two(tmv.tm_mday))T\(two(tmv.tm_hour)):"
-            + "\(two(tmv.tm_min)):\(two(tmv.tm_sec)).\(msText)Z"
     }
 }

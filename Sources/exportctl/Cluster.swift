@@ -5,6 +5,7 @@ import ExportServices
 import Foundation
 import JobQueue
 import Logging
+import ProcessSupport
 import RedisClient
 
 /// What every command that talks to Redis needs, built from REDIS_URL and EXPORTGRID_NAMESPACE.
@@ -69,22 +70,6 @@ func reporting(_ body: () async throws -> Void) async throws {
 
 func nowMillis() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
 
-func jsonString(_ s: String) -> String {
-    var o = "\""
-    for u in s.unicodeScalars {
-        switch u {
-        case "\"": o += "\\\""
-        case "\\": o += "\\\\"
-        case "\n": o += "\\n"
-        case "\r": o += "\\r"
-        case "\t": o += "\\t"
-        default:
-            if u.value < 32 { o += String(format: "\\u%04x", u.value) } else { o.unicodeScalars.append(u) }
-        }
-    }
-    return o + "\""
-}
-
 /// A flat JSON object of string/number fields, keys in the given order.
 func jsonObject(_ fields: [(String, Any?)]) -> String {
     "{"
@@ -95,11 +80,11 @@ func jsonObject(_ fields: [(String, Any?)]) -> String {
             case let i as Int: value = "\(i)"
             case let i as Int64: value = "\(i)"
             case let b as Bool: value = b ? "true" : "false"
-            case let s as String: value = jsonString(s)
+            case let s as String: value = JSONText.quote(s)
             case let raw as RawJSON: value = raw.text
-            default: value = jsonString("\(v!)")
+            default: value = JSONText.quote("\(v!)")
             }
-            return jsonString(k) + ":" + value
+            return JSONText.quote(k) + ":" + value
         }.joined(separator: ",") + "}"
 }
 

@@ -4,6 +4,7 @@ import ExportDomain
 import ExportServices
 import Foundation
 import JobQueue
+import ProcessSupport
 import RedisClient
 
 struct Submit: AsyncParsableCommand {
@@ -200,15 +201,15 @@ struct Status: AsyncParsableCommand {
             var latency: [String: Int64] = [:]
             for q in depths.keys { latency[q] = try await c.queue.oldestPendingAge(queue: q) }
             if json {
-                let d = depths.keys.sorted().map { jsonString($0) + ":" + "\(depths[$0]!)" }.joined(separator: ",")
-                let l = depths.keys.sorted().map { jsonString($0) + ":" + (latency[$0].map { "\($0)" } ?? "null") }
+                let d = depths.keys.sorted().map { JSONText.quote($0) + ":" + "\(depths[$0]!)" }.joined(separator: ",")
+                let l = depths.keys.sorted().map { JSONText.quote($0) + ":" + (latency[$0].map { "\($0)" } ?? "null") }
                     .joined(separator: ",")
-                let s = JobListing.allCases.map { jsonString($0.rawValue) + ":" + "\(sizes[$0] ?? 0)" }.joined(
+                let s = JobListing.allCases.map { JSONText.quote($0.rawValue) + ":" + "\(sizes[$0] ?? 0)" }.joined(
                     separator: ",")
-                let k = stats.keys.sorted().map { jsonString($0) + ":" + "\(stats[$0]!)" }.joined(separator: ",")
+                let k = stats.keys.sorted().map { JSONText.quote($0) + ":" + "\(stats[$0]!)" }.joined(separator: ",")
                 print(
-                    "{\"namespace\":\(jsonString(c.namespace)),\"pending\":{\(d)},\"oldest_pending_ms\":{\(l)},\"sets\":{\(s)},\"counters\":{\(k)},\"paused\":["
-                        + paused.map(jsonString).joined(separator: ",") + "],\"runs\":\(runs.count)}")
+                    "{\"namespace\":\(JSONText.quote(c.namespace)),\"pending\":{\(d)},\"oldest_pending_ms\":{\(l)},\"sets\":{\(s)},\"counters\":{\(k)},\"paused\":["
+                        + paused.map(JSONText.quote).joined(separator: ",") + "],\"runs\":\(runs.count)}")
                 return
             }
             print("namespace \(c.namespace)")
