@@ -132,11 +132,7 @@ struct DrainBench: AsyncParsableCommand {
 }
 
 /// An executable installed next to this one (the build directory, or an install prefix).
-func siblingExecutable(_ name: String) -> String {
-    let me = CommandLine.arguments[0]
-    let dir = me.contains("/") ? String(me[..<me.lastIndex(of: "/")!]) : "."
-    return dir + "/" + name
-}
+func siblingExecutable(_ name: String) -> String { executableDirectory() + "/" + name }
 
 struct IngestBench: ParsableCommand {
     static let configuration = CommandConfiguration(

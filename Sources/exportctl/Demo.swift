@@ -86,15 +86,16 @@ struct Demo: AsyncParsableCommand {
                     "generated \(s.firms) firms (\(s.exporters) exporting), \(s.companies) trading companies, "
                         + "\(s.institutions) institutions in \(data) (\(rounded(monotonicSeconds() - t0, 1)) s)")
             }
-            let dir = executableDirectory()
             let sched = try ChildProcess(
-                executable: dir + "/export-scheduler", arguments: ["--log-level", "notice"], environment: env,
+                executable: siblingExecutable("export-scheduler"), arguments: ["--log-level", "notice"],
+                environment: env,
                 stdoutPath: out + "/logs/scheduler.log", stderrPath: out + "/logs/scheduler.log")
             procs.add(sched)
             for i in 0..<workers {
                 procs.add(
                     try ChildProcess(
-                        executable: dir + "/export-worker", arguments: ["--log-level", "notice"], environment: env,
+                        executable: siblingExecutable("export-worker"), arguments: ["--log-level", "notice"],
+                        environment: env,
                         stdoutPath: out + "/logs/worker-\(i + 1).log", stderrPath: out + "/logs/worker-\(i + 1).log"))
             }
             print("started 1 scheduler and \(workers) workers (logs in \(out)/logs)")
