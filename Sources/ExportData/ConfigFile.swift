@@ -118,6 +118,15 @@ enum ConfigFile {
         case "top_markets": return int { c.topMarkets = $0 }
         case "program_year": return int { c.programYear = $0 }
         case "mid_size_large_krw_m": return int { c.midSizeLargeKRWm = Int64($0) }
+        case "emerging_reserve":
+            var v = value
+            if v.hasPrefix("\"") && v.hasSuffix("\"") && v.count >= 2 { v = String(v.dropFirst().dropLast()) }
+            guard let rule = EmergingReserveRule(rawValue: v) else {
+                return "'\(value)' is not a reserve rule: \"soft\" (a reserved seat no emerging contract claims "
+                    + "goes to the best other contract) or \"hard\" (it stays empty)"
+            }
+            c.emergingReserve = rule
+            return nil
         case "program_start":
             var v = value
             if v.hasPrefix("\"") && v.hasSuffix("\"") && v.count >= 2 { v = String(v.dropFirst().dropLast()) }

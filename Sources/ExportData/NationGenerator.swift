@@ -564,7 +564,8 @@ public struct NationGenerator {
         let c = configuration
         var text = "# ExportGrid program configuration (generated; every key shows its default)\n"
         for (k, v) in c.entries {
-            text += k == "program_start" ? "\(k) = \(v)\n" : "\(k) = \(v)\n"
+            // Strings are quoted; numbers, decimals and the bare date are not.
+            text += k == "emerging_reserve" ? "\(k) = \"\(v)\"\n" : "\(k) = \(v)\n"
         }
         let fd = open(dir + "/config.toml", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw FileProblem(file: "config.toml", reason: String(cString: strerror(errno))) }

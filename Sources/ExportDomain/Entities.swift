@@ -167,16 +167,21 @@ public struct ExportRecord: Sendable, Equatable {
     }
 }
 
-/// A firm's own ranking of a trading company (1 = first choice), from `applications.csv`.
+/// One contract on a firm's own list (1 = first choice), from `applications.csv`: the firm
+/// offers `company`'s desk of its industry a contract for `targetMarket`, or, when that is nil,
+/// for its best market among those the company covers.
 public struct Application: Sendable, Equatable {
     public var firm: BusinessNumber
     public var company: String
     public var rank: Int
+    /// Index into the run's `MarketTable`; nil: the firm's best covered market.
+    public var targetMarket: UInt8?
 
-    public init(firm: BusinessNumber, company: String, rank: Int) {
+    public init(firm: BusinessNumber, company: String, rank: Int, targetMarket: UInt8? = nil) {
         self.firm = firm
         self.company = company
         self.rank = rank
+        self.targetMarket = targetMarket
     }
 }
 

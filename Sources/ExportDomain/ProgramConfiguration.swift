@@ -4,10 +4,12 @@
 public struct ProgramConfiguration: Sendable, Equatable {
     /// `pool_size`: candidate firms in the national pool.
     public var poolSize = 10_000
-    /// `emerging_quota`: share of each desk's capacity reserved for emerging-market pairs.
+    /// `emerging_quota`: share of each ecosystem's seats reserved for emerging-market contracts.
     public var emergingQuotaPermille = 250
-    /// `preference_list_length`: desks a firm ranks (K).
-    public var preferenceListLength = 10
+    /// `emerging_reserve`: what a reserved slot does when no emerging contract is left for it.
+    public var emergingReserve = EmergingReserveRule.soft
+    /// `preference_list_length`: contracts a computed firm list keeps (0 = no cap).
+    public var preferenceListLength = 0
     /// `consortium_min`, `consortium_max`: firms per consortium.
     public var consortiumMin = 3
     public var consortiumMax = 8
@@ -54,7 +56,9 @@ public struct ProgramConfiguration: Sendable, Equatable {
         var problems: [String] = []
         if poolSize < 1 { problems.append("pool_size must be at least 1") }
         if !(0...1000).contains(emergingQuotaPermille) { problems.append("emerging_quota must be between 0 and 1") }
-        if preferenceListLength < 1 { problems.append("preference_list_length must be at least 1") }
+        if !(0...1_000_000).contains(preferenceListLength) {
+            problems.append("preference_list_length must be 0 (no cap) or a positive number of contracts")
+        }
         if consortiumMin < 2 { problems.append("consortium_min must be at least 2") }
         if consortiumMax < consortiumMin { problems.append("consortium_max must not be below consortium_min") }
         if !(0...10).contains(consortiumMaxInstitutions) {
@@ -80,6 +84,7 @@ public struct ProgramConfiguration: Sendable, Equatable {
             ("consortium_max_institutions", "\(consortiumMaxInstitutions)"),
             ("consortium_min", "\(consortiumMin)"),
             ("emerging_quota", Permille.decimal(emergingQuotaPermille)),
+            ("emerging_reserve", emergingReserve.rawValue),
             ("export_oriented_threshold", Permille.decimal(exportOrientedThresholdPermille)),
             ("fx_krw_per_usd", "\(fxKRWPerUSD)"),
             ("mid_size_large_krw_m", "\(midSizeLargeKRWm)"),
@@ -92,6 +97,14 @@ public struct ProgramConfiguration: Sendable, Equatable {
             ("top_markets", "\(topMarkets)"),
         ]
     }
+}
+
+/// What a reserved slot takes when no emerging-market contract is left for it.
+public enum EmergingReserveRule: String, DomainCode {
+    /// The best contract of any kind: a reserve never leaves a seat empty that a firm wanted.
+    case soft
+    /// Nothing: the slot stays empty, so every reserved seat is an emerging-market seat or none.
+    case hard
 }
 
 /// Exact decimal text for permille values.

@@ -15,7 +15,7 @@ extension NationalReport {
                 // chunk_size is how the work is split, not a rule of the program: left out, so
                 // that any chunking gives the same bytes.
                 for (k, v) in c.entries where k != "chunk_size" {
-                    if k == "program_start" { w.field(k, v) } else { w.decimalField(k, v) }
+                    if k == "program_start" || k == "emerging_reserve" { w.field(k, v) } else { w.decimalField(k, v) }
                 }
             }
             w.key("totals")

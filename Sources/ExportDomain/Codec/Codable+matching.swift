@@ -50,10 +50,16 @@ extension Application {
         w.firmID(firm)
         w.string(company)
         w.int(rank)
+        w.optionalInt(targetMarket.map(Int.init))
     }
 
-    public static func decode(_ r: inout BinaryReader) throws(DecodeError) -> Application {
-        Application(firm: try r.firmID(), company: try r.string(), rank: try r.int(in: 1...10_000_000, "rank"))
+    public static func decode(_ r: inout BinaryReader, markets n: Int) throws(DecodeError) -> Application {
+        let firm = try r.firmID()
+        let company = try r.string()
+        let rank = try r.int(in: 1...10_000_000, "rank")
+        let market = try r.optionalInt()
+        if let m = market, !(0..<n).contains(m) { throw DecodeError("market index \(m) out of range") }
+        return Application(firm: firm, company: company, rank: rank, targetMarket: market.map { UInt8($0) })
     }
 }
 
@@ -73,7 +79,7 @@ extension DeskRanking {
 }
 
 extension EcosystemInput {
-    public static let version: UInt8 = 1
+    public static let version: UInt8 = 2
 
     public func encoded() -> [UInt8] {
         var w = BinaryWriter()
@@ -103,8 +109,8 @@ extension EcosystemInput {
         let institutions = try r.list(minElementBytes: 5) { (r: inout BinaryReader) throws(DecodeError) in
             try Institution.decode(&r)
         }
-        let applications = try r.list(minElementBytes: 3) { (r: inout BinaryReader) throws(DecodeError) in
-            try Application.decode(&r)
+        let applications = try r.list(minElementBytes: 4) { (r: inout BinaryReader) throws(DecodeError) in
+            try Application.decode(&r, markets: n)
         }
         let rankings = try r.list(minElementBytes: 4) { (r: inout BinaryReader) throws(DecodeError) in
             try DeskRanking.decode(&r)

@@ -29,7 +29,7 @@ extension ProgramConfiguration {
         for v in [
             poolSize, emergingQuotaPermille, preferenceListLength, consortiumMin, consortiumMax,
             consortiumMaxInstitutions, fxKRWPerUSD, exportOrientedThresholdPermille, rndPriorityFloor,
-            programStart.dayNumber, programYear, chunkSize, topMarkets,
+            programStart.dayNumber, programYear, chunkSize, topMarkets, emergingReserve == .hard ? 1 : 0,
         ] { w.int(v) }
         w.int(nationalGoalUSDk)
         w.int(midSizeLargeKRWm)
@@ -52,6 +52,11 @@ extension ProgramConfiguration {
         c.programYear = try r.intValue()
         c.chunkSize = try r.intValue()
         c.topMarkets = try r.intValue()
+        switch try r.intValue() {
+        case 0: c.emergingReserve = .soft
+        case 1: c.emergingReserve = .hard
+        case let v: throw DecodeError("emerging_reserve \(v) out of range")
+        }
         c.nationalGoalUSDk = try r.int()
         c.midSizeLargeKRWm = try r.int()
         let problems = c.validate()
@@ -113,7 +118,7 @@ extension ExportRecord {
 }
 
 extension RunTables {
-    public static let version: UInt8 = 1
+    public static let version: UInt8 = 2
 
     public func encoded() -> [UInt8] {
         var w = BinaryWriter()
@@ -153,8 +158,8 @@ extension RunTables {
                 region: try r.code(Office.self), year: try r.int(in: 1900...3000, "year"),
                 exportingFirms: try r.int(in: 0...100_000_000, "target"), avgExportUSDk: try r.int())
         }
-        let applications = try r.list(minElementBytes: 3) { (r: inout BinaryReader) throws(DecodeError) in
-            try Application.decode(&r)
+        let applications = try r.list(minElementBytes: 4) { (r: inout BinaryReader) throws(DecodeError) in
+            try Application.decode(&r, markets: n)
         }
         let rankings = try r.list(minElementBytes: 4) { (r: inout BinaryReader) throws(DecodeError) in
             try DeskRanking.decode(&r)

@@ -128,7 +128,7 @@ public struct EcosystemPreferences: Sendable {
             }
             // Desks are in company id order, so a stable sort by fit breaks ties by id.
             fits.sort { $0.fit > $1.fit || ($0.fit == $1.fit && $0.desk < $1.desk) }
-            lists.append(fits.prefix(k).map { ($0.desk, target(f, $0.desk)) })
+            lists.append(fits.prefix(k == 0 ? Int.max : k).map { ($0.desk, target(f, $0.desk)) })
         }
 
         // Desk ranks over the pairs that reach them: (key, firm, position in the firm's list).
