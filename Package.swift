@@ -94,7 +94,7 @@ let package = Package(
         ),
         .testTarget(name: "RedisClientTests", dependencies: ["RedisClient", "TestSupport"]),
         .testTarget(name: "ExportDataTests", dependencies: ["ExportData", "ExportDomain", "TestSupport"]),
-        .testTarget(name: "ExportDomainTests", dependencies: ["ExportDomain"]),
+        .testTarget(name: "ExportDomainTests", dependencies: ["ExportDomain", "TestSupport"]),
         .executableTarget(
             name: "queue-probe",
             dependencies: ["JobQueue", "RedisClient", "ProcessSupport", .product(name: "Logging", package: "swift-log")],

@@ -1,45 +1,63 @@
 import ExportData
 import ExportDomain
+import ExportServices
 import ProcessSupport
 
 #if canImport(Glibc)
     import Glibc
 #endif
 
-/// `exportctl bench match`: preferences, matching with reserves, consortia and channels for
-/// every ecosystem of a generated nation's pool, on one core; and the matching alone next to
-/// the `matching` Python package's resident-optimal solver on the same instance (quota off).
+/// `exportctl bench match`: private selection for every ecosystem of a generated nation's pool,
+/// on one core: the contracts, the cumulative offer process under the configured rule, the two
+/// comparison solves (no quota, the other reserve rule), and the whole per-ecosystem computation
+/// (with consortia, channels and the new-export-source track); the program's goals on that
+/// nation; and the quota-off matching next to the `matching` Python package's resident-optimal
+/// solver on the same lists (one contract per firm and desk), pair for pair.
 public struct MatchBenchmark {
     public var firms: Int
     public var directory: String
     public var repeats: Int
+    public var python: String?
 
-    public init(firms: Int, directory: String, repeats: Int = 3) {
+    public init(firms: Int, directory: String, repeats: Int = 3, python: String? = nil) {
         self.firms = firms
         self.directory = directory
         self.repeats = repeats
+        self.python = python
     }
 
     public struct Figures: Sendable {
         public var pool = 0
         public var ecosystems = 0
-        public var companies = 0
         public var desks = 0
         public var seats = 0
-        public var pairs = 0
+        public var contracts = 0
+        public var offers = 0
+        public var firmsWithOwnLists = 0
+        public var desksWithOwnRankings = 0
         public var matched = 0
         public var emergingMatched = 0
+        public var quotaPermille = 0
+        public var rule = EmergingReserveRule.soft
+        public var reserved = 0
+        public var unfilled: [DeskReport.UnfilledReason: Int] = [:]
+        public var variants: [MatchingVariant] = []
         public var consortia = 0
         public var channels = 0
         /// Best of the repeats, seconds.
         public var preferencesSeconds = Double.infinity
-        public var solveSeconds = Double.infinity
-        public var solveQuotaOffSeconds = Double.infinity
+        public var configuredSeconds = Double.infinity
+        public var comparisonSeconds = Double.infinity
         public var wholeSeconds = Double.infinity
+        public var oursQuotaOffSeconds = Double.infinity
         public var pythonCreateSeconds: Double?
         public var pythonSolveSeconds: Double?
         public var pythonAgrees: Bool?
+        public var pythonPairs = 0
         public var pythonProblem: String?
+
+        /// The seats-filled goal's base: min(seats, pool).
+        public var fillBase: Int { min(seats, pool) }
     }
 
     public func run() throws -> Figures {
@@ -56,55 +74,53 @@ public struct MatchBenchmark {
                 evaluator.evaluate(Array(ds.firms[start..<min(start + config.chunkSize, ds.firms.count)]), records: []))
         }
         let national = ChunkResult.merge(results, poolSize: config.poolSize)
-        let inputs = Industry.allCases.map { industry in
-            EcosystemInput(
-                industry: industry, firms: national.pool.filter { $0.firm.industry == industry },
-                newExportSources: national.newExportSources.filter { $0.firm.industry == industry },
-                companies: ds.companies.filter { $0.desks.contains { $0.industry == industry } },
-                institutions: ds.institutions.filter { $0.industries.contains(industry) })
-        }
+        let tables = RunTables(
+            configuration: config, markets: ds.markets, companies: ds.companies, institutions: ds.institutions,
+            targets: ds.targets, applications: ds.applications, deskRankings: ds.deskRankings)
+        let inputs = RunHandlers.ecosystemInputs(national: national, tables: tables)
+        let engine = EcosystemEngine(markets: ds.markets, configuration: config)
         var f = Figures()
         f.pool = national.pool.count
         f.ecosystems = inputs.count
-        f.companies = ds.companies.count
-        f.desks = ds.companies.reduce(0) { $0 + $1.desks.count }
-        f.seats = ds.companies.reduce(0) { $0 + $1.desks.reduce(0) { $0 + $1.capacity } }
-        let engine = EcosystemEngine(markets: ds.markets, configuration: config)
-        var off = config
-        off.emergingQuotaPermille = 0
-        let engineOff = EcosystemEngine(markets: ds.markets, configuration: off)
+        f.quotaPermille = config.emergingQuotaPermille
+        f.rule = config.emergingReserve
 
-        var problemsOff: [MatchingProblem] = []
-        var outcomesOff: [MatchingOutcome] = []
+        var off: [(ContractProblem, MatchingOutcome)] = []
         for _ in 0..<repeats {
             var t = monotonic()
             let prefs = inputs.map { engine.preferences($0) }
+            let problems = prefs.map { engine.lists($0) }
             f.preferencesSeconds = min(f.preferencesSeconds, monotonic() - t)
             t = monotonic()
-            let outcomes = prefs.map { DeferredAcceptance.solve($0.problem) }
-            f.solveSeconds = min(f.solveSeconds, monotonic() - t)
-            problemsOff = inputs.map { engineOff.preferences($0).problem }
+            for p in problems { _ = CumulativeOffers.solve(p, rule: config.emergingReserve) }
+            f.configuredSeconds = min(f.configuredSeconds, monotonic() - t)
             t = monotonic()
-            outcomesOff = problemsOff.map { DeferredAcceptance.solve($0) }
-            f.solveQuotaOffSeconds = min(f.solveQuotaOffSeconds, monotonic() - t)
-            f.pairs = prefs.reduce(0) { $0 + $1.problem.pairs.count }
-            _ = outcomes
+            for p in problems {
+                _ = CumulativeOffers.solve(p.withoutReserves, rule: .soft)
+                _ = CumulativeOffers.solve(p, rule: config.emergingReserve == .soft ? .hard : .soft)
+            }
+            f.comparisonSeconds = min(f.comparisonSeconds, monotonic() - t)
+            off = problems.map { p in
+                let q = p.withoutReserves.firstContractPerDesk
+                return (q, CumulativeOffers.solve(q, rule: .soft))
+            }
+            t = monotonic()
+            for (q, _) in off { _ = CumulativeOffers.solve(q, rule: .soft) }
+            f.oursQuotaOffSeconds = min(f.oursQuotaOffSeconds, monotonic() - t)
+
             t = monotonic()
             let whole = inputs.map { engine.run($0) }
             f.wholeSeconds = min(f.wholeSeconds, monotonic() - t)
-            f.matched = whole.reduce(0) { $0 + $1.matches.count }
-            f.emergingMatched = whole.reduce(0) { $0 + $1.matches.filter(\.emerging).count }
-            f.consortia = whole.reduce(0) { $0 + $1.consortia.count }
-            f.channels = whole.reduce(0) { $0 + $1.channels.count }
+            f.record(whole)
         }
-        try comparePython(problemsOff, outcomesOff, &f)
+        try comparePython(off, &f)
         return f
     }
 
-    /// Writes the quota-off instance for the Python package, runs it, and checks that both
-    /// give the same matching.
-    func comparePython(_ problems: [MatchingProblem], _ outcomes: [MatchingOutcome], _ f: inout Figures) throws {
-        guard let python = findExecutable("python3") else {
+    /// Writes the quota-off lists for the Python package, runs it, and checks that both give the
+    /// same matching.
+    func comparePython(_ instances: [(ContractProblem, MatchingOutcome)], _ f: inout Figures) throws {
+        guard let python = python ?? findExecutable("python3") else {
             f.pythonProblem = "python3 not found"
             return
         }
@@ -114,14 +130,14 @@ public struct MatchBenchmark {
         var hospitals: [String] = []
         var capacities: [String] = []
         var ours: [String] = []
-        for (e, p) in problems.enumerated() {
+        for (e, (p, o)) in instances.enumerated() {
             var byDesk = [[(Int32, Int)]](repeating: [], count: p.deskCount)
             for firm in 0..<p.firmCount {
                 let l = p.list(firm)
                 guard !l.isEmpty else { continue }
                 residents.append("\"\(e).\(firm)\":[" + l.map { "\"\(e).\($0.desk)\"" }.joined(separator: ",") + "]")
-                for pair in l { byDesk[Int(pair.desk)].append((pair.deskRank, firm)) }
-                if let d = outcomes[e].desk(of: firm, in: p) { ours.append("\(e).\(firm) \(e).\(d)") }
+                for c in l { byDesk[Int(c.desk)].append((c.deskRank, firm)) }
+                if let d = o.desk(of: firm, in: p) { ours.append("\(e).\(firm) \(e).\(d)") }
             }
             for d in 0..<p.deskCount where !byDesk[d].isEmpty {
                 let order = byDesk[d].sorted { $0.0 < $1.0 }.map { "\"\(e).\($0.1)\"" }
@@ -145,7 +161,8 @@ public struct MatchBenchmark {
             let err = (try? readText(directory + "/.hr-stderr")) ?? ""
             f.pythonProblem =
                 err.contains("No module named 'matching'")
-                ? "the Python package is missing: pip install matching==1.4.3" : "python exited \(status)"
+                ? "the Python package is missing from \(python): pip install matching==1.4.3 (ops/test makes .venv with it)"
+                : "python exited \(status)"
             return
         }
         var lines = text.split(separator: "\n").map(String.init)
@@ -154,6 +171,7 @@ public struct MatchBenchmark {
         f.pythonCreateSeconds = Double(times.first ?? "")
         f.pythonSolveSeconds = Double(times.dropFirst().first ?? "")
         f.pythonAgrees = lines.sorted() == ours.sorted()
+        f.pythonPairs = ours.count
     }
 
     static let pythonReference = """
@@ -170,6 +188,28 @@ public struct MatchBenchmark {
             for r in rs:
                 print(f"{r.name} {h.name}")
         """
+}
+
+extension MatchBenchmark.Figures {
+    /// The national figures of one run over every ecosystem.
+    mutating func record(_ results: [EcosystemResult]) {
+        let desks = results.flatMap(\.desks)
+        self.desks = desks.count
+        seats = desks.reduce(0) { $0 + $1.capacity }
+        reserved = desks.reduce(0) { $0 + $1.reserved }
+        contracts = results.reduce(0) { $0 + $1.contracts }
+        offers = results.reduce(0) { $0 + $1.offers }
+        firmsWithOwnLists = results.reduce(0) { $0 + $1.firmsWithApplications }
+        desksWithOwnRankings = results.reduce(0) { $0 + $1.desksWithRankings }
+        matched = results.reduce(0) { $0 + $1.matches.count }
+        emergingMatched = results.reduce(0) { $0 + $1.matches.filter(\.emerging).count }
+        unfilled = [:]
+        for d in desks { if let r = d.unfilledReason { unfilled[r, default: 0] += 1 } }
+        variants = results.first?.variants ?? []
+        for r in results.dropFirst() { variants = zip(variants, r.variants).map { $0.adding($1) } }
+        consortia = results.reduce(0) { $0 + $1.consortia.count }
+        channels = results.reduce(0) { $0 + $1.channels.count }
+    }
 }
 
 func writeText(_ path: String, _ text: String) throws {

@@ -24,6 +24,8 @@ public struct NationalReport: Sendable {
     public let newExportSources: [NewExportSource]
     public let channelCounts: [Int]
     public let routeCounts: [Int]
+    /// The quota's trade-off nationally: every ecosystem's column for each rule, added up.
+    public let variants: [MatchingVariant]
 
     public init(
         runID: String, tables: RunTables, input: RunInputReport, national: ChunkResult, ecosystems: [EcosystemResult]
@@ -60,6 +62,32 @@ public struct NationalReport: Sendable {
         }
         channelCounts = cc
         routeCounts = rc
+        var vs = ecosystems.first?.variants ?? []
+        for e in ecosystems.dropFirst() where e.variants.count == vs.count {
+            vs = zip(vs, e.variants).map { $0.adding($1) }
+        }
+        variants = vs
+    }
+
+    public var seats: Int { desks.reduce(0) { $0 + $1.capacity } }
+    public var reservedSeats: Int { desks.reduce(0) { $0 + $1.reserved } }
+    public var contracts: Int { ecosystems.reduce(0) { $0 + $1.contracts } }
+    public var offers: Int { ecosystems.reduce(0) { $0 + $1.offers } }
+    public var firmsWithOwnLists: Int { ecosystems.reduce(0) { $0 + $1.firmsWithApplications } }
+    public var desksWithOwnRankings: Int { ecosystems.reduce(0) { $0 + $1.desksWithRankings } }
+    /// With `preference_list_length` set: the seats the configured rule leaves empty on uncut lists.
+    public var emptySeatsWithoutCap: Int? {
+        configuration.preferenceListLength > 0 ? ecosystems.reduce(0) { $0 + ($1.emptySeatsWithoutCap ?? 0) } : nil
+    }
+
+    /// Desks whose reserve is not all emerging contracts, per reason, in reason order.
+    public var unfilledReserves: [(reason: DeskReport.UnfilledReason, desks: Int)] {
+        DeskReport.UnfilledReason.allCases.map { r in (r, desks.filter { $0.unfilledReason == r }.count) }
+    }
+
+    /// The trade-off column of the configured rule.
+    public var configuredVariant: MatchingVariant? {
+        variants.first { $0.rule == (configuration.emergingReserve == .hard ? .hard : .soft) }
     }
 
     public var matchedCount: Int { matches.count }

@@ -48,14 +48,14 @@ public enum ReportFiles {
         files["matches.csv"] = t.bytes
 
         t = CSVText([
-            "company_id", "industry", "capacity", "matched", "reserved", "emerging_matched", "applicants",
-            "emerging_applicants", "reserve_unfilled",
+            "company_id", "industry", "capacity", "reserved", "matched", "emerging_matched", "applicants",
+            "emerging_applicants", "reserve_unfilled", "unfilled_reason", "own_ranking",
         ])
         for d in r.desks {
             t.row([
-                d.company, d.industry.rawValue, "\(d.capacity)", "\(d.matched)", "\(d.reserved)",
+                d.company, d.industry.rawValue, "\(d.capacity)", "\(d.reserved)", "\(d.matched)",
                 "\(d.emergingMatched)", "\(d.applicants)", "\(d.emergingApplicants)",
-                d.reserveUnfilled ? "true" : "false",
+                d.reserveUnfilled ? "true" : "false", d.unfilledReason?.rawValue ?? "", d.ownRanking ? "true" : "false",
             ])
         }
         files["desks.csv"] = t.bytes

@@ -17,7 +17,7 @@ struct ReportHTML {
             body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"Noto Sans KR",sans-serif;margin:2em auto;max-width:1100px;color:#222;line-height:1.4;padding:0 1em}
             h1{font-size:1.6em;margin-bottom:.2em}h2{font-size:1.25em;border-bottom:2px solid #333;margin-top:2em;padding-bottom:.2em}
             table{border-collapse:collapse;margin:.5em 0;font-size:.9em}th,td{border:1px solid #bbb;padding:.25em .5em;text-align:right}
-            th{background:#eee}td.l,th.l{text-align:left}.behind{background:#fde2e2;font-weight:600}
+            th{background:#eee}td.l,th.l{text-align:left}.behind{background:#fde2e2;font-weight:600}tr.configured{font-weight:600}
             .kpi{display:inline-block;border:1px solid #999;padding:.5em 1em;margin:.3em .6em .3em 0;min-width:9em}
             .kpi b{display:block;font-size:1.4em}.note{color:#555;font-size:.85em}
             svg text{font-size:11px;font-family:inherit}
@@ -134,9 +134,16 @@ struct ReportHTML {
         h +=
             "<p>Emerging-market share of matches: <b>\(Decimal.ratio(Int64(r.emergingMatches) * 100, Int64(r.matchedCount), places: 1)) %</b> "
         h +=
-            "(\(r.emergingMatches) of \(r.matchedCount)) against a reserve of \(Decimal.ratio(Int64(c.emergingQuotaPermille), 10, places: 1)) % of each desk's seats. "
+            "(\(r.emergingMatches) of \(r.matchedCount)) against a quota of \(Decimal.ratio(Int64(c.emergingQuotaPermille), 10, places: 1)) %: "
         h +=
-            "\(r.desks.filter(\.reserveUnfilled).count) of \(r.desks.count) desks left part of their reserve unfilled for lack of emerging-market applicants.</p>\n"
+            "\(num(r.reservedSeats)) of \(num(r.seats)) seats reserved for emerging-market contracts (\(c.emergingReserve.rawValue) reserve). "
+        let unfilled = r.unfilledReserves.filter { $0.desks > 0 }
+        if unfilled.isEmpty {
+            h += "Every reserved seat holds an emerging-market contract.</p>\n"
+        } else {
+            h += "Desks whose reserved seats do not all hold one: "
+            h += unfilled.map { "\($0.desks) \(Self.reasonText($0.reason))" }.joined(separator: "; ") + ".</p>\n"
+        }
         let w = 700
         let q = Double(c.emergingQuotaPermille) / 1000
         h += "<svg width=\"\(w)\" height=\"40\" role=\"img\" aria-label=\"Emerging share against quota\">"
@@ -151,29 +158,70 @@ struct ReportHTML {
     }
 
     func matching() -> String {
-        var h =
-            "<h2>Matches per industry and desk</h2>\n<table><tr><th class=l>Industry</th><th>Pool firms</th><th>Matched</th><th>Emerging</th><th>Seats</th><th>Reserved</th><th>Consortia</th><th>Unplaced</th></tr>\n"
+        let c = r.configuration
+        var h = "<h2>Private selection</h2>\n"
+        h +=
+            "<p>\(num(r.matchedCount)) of \(num(r.national.pool.count)) pool firms matched to \(num(r.seats)) seats of \(r.desks.count) desks; \(num(r.seats - r.matchedCount)) seats empty. "
+        h +=
+            "\(num(r.firmsWithOwnLists)) firms gave their own list of contracts (applications.csv) and \(r.desksWithOwnRankings) desks their own ranking (desk_rankings.csv); the others' lists were computed. "
+        h += "\(num(r.contracts)) contracts were acceptable to both sides, \(num(r.offers)) offered.</p>\n"
+        if let e = r.emptySeatsWithoutCap {
+            h +=
+                "<p>Computed lists were cut at \(c.preferenceListLength) contracts (preference_list_length); uncut, \(num(e)) seats would stay empty instead of \(num(r.seats - r.matchedCount)).</p>\n"
+        }
+        h += "<h3>The quota's trade-off</h3>\n"
+        h +=
+            "<p class=\"note\">The same lists matched without a quota, with the soft reserve (a reserved seat no emerging contract claims goes to the best other contract) and with the hard one (it stays empty). Median choice: the median position of the matched contract on its firm's list (1 = first choice).</p>\n"
+        h +=
+            "<table><tr><th class=l>Rule</th><th>Matched</th><th>Emerging</th><th>Emerging share</th><th>Empty seats</th><th>Median choice</th></tr>\n"
+        for v in r.variants {
+            let name =
+                v.rule == .no_quota
+                ? "No quota"
+                : "\(v.rule == .soft ? "Soft" : "Hard") reserve, q = \(Permille.decimal(c.emergingQuotaPermille))"
+            let configured = v.rule == r.configuredVariant?.rule
+            h +=
+                "<tr\(configured ? " class=configured" : "")><td class=l>\(name)\(configured ? " (configured)" : "")</td>"
+            h += "<td>\(num(v.matched))</td><td>\(num(v.emergingMatched))</td>"
+            h += "<td>\(Decimal.ratio(Int64(v.emergingMatched) * 100, Int64(v.matched), places: 1)) %</td>"
+            h +=
+                "<td>\(num(v.emptySeats))</td><td>\(v.doubledMedianChoice.map { Decimal.fixed(Int64($0 * 5), places: 1) } ?? "–")</td></tr>\n"
+        }
+        h += "</table>\n"
+        h +=
+            "<h3>Per industry</h3>\n<table><tr><th class=l>Industry</th><th>Pool firms</th><th>Own lists</th><th>Matched</th><th>Emerging</th><th>Seats</th><th>Reserved</th><th>Consortia</th><th>Unplaced</th></tr>\n"
         for e in r.ecosystems {
-            let seats = e.desks.reduce(0) { $0 + $1.capacity }
             let reserved = e.desks.reduce(0) { $0 + $1.reserved }
-            h += "<tr><td class=l>\(e.industry.rawValue)</td><td>\(e.poolFirms)</td><td>\(e.matches.count)</td>"
-            h += "<td>\(e.matches.filter(\.emerging).count)</td><td>\(seats)</td><td>\(reserved)</td>"
+            h += "<tr><td class=l>\(e.industry.rawValue)</td><td>\(e.poolFirms)</td><td>\(e.firmsWithApplications)</td>"
+            h +=
+                "<td>\(e.matches.count)</td><td>\(e.matches.filter(\.emerging).count)</td><td>\(e.seats)</td><td>\(reserved)</td>"
             h += "<td>\(e.consortia.count)</td><td>\(e.unplaced.count)</td></tr>\n"
         }
         h += "</table>\n"
         h += bars(r.ecosystems.map { ($0.industry.rawValue, Int64($0.matches.count)) })
-        let unfilled = r.desks.filter { $0.reserveUnfilled && $0.matched > 0 }
-        h += "<h3>Desks with an unfilled emerging-market reserve</h3>\n"
+        let unfilled = r.desks.filter(\.reserveUnfilled)
+        h += "<h3>Desks whose reserve is not all emerging-market contracts</h3>\n"
+        guard !unfilled.isEmpty else { return h + "<p>None.</p>\n" }
         h +=
-            "<p class=\"note\">Under the choice rule a reserve stays unfilled only when too few emerging-market pairs applied. \(r.desks.filter(\.reserveUnfilled).count) desks in all; those with at least one match are listed (every desk is in desks.csv).</p>\n"
+            "<p class=\"note\">\(unfilled.count) desks; the first 200 are listed (every desk is in desks.csv). A reserved seat holds an emerging-market contract whenever enough firms offered the desk one, so each row says which offers were missing.</p>\n"
         h +=
-            "<table><tr><th class=l>Company</th><th class=l>Industry</th><th>Capacity</th><th>Matched</th><th>Reserved</th><th>Emerging matched</th><th>Emerging applicants</th></tr>\n"
+            "<table><tr><th class=l>Company</th><th class=l>Industry</th><th>Capacity</th><th>Reserved</th><th>Matched</th><th>Emerging matched</th><th>Applicants</th><th>Emerging applicants</th><th class=l>Why</th></tr>\n"
         for d in unfilled.prefix(200) {
             h +=
-                "<tr><td class=l>\(esc(d.company))</td><td class=l>\(d.industry.rawValue)</td><td>\(d.capacity)</td><td>\(d.matched)</td>"
-            h += "<td>\(d.reserved)</td><td>\(d.emergingMatched)</td><td>\(d.emergingApplicants)</td></tr>\n"
+                "<tr><td class=l>\(esc(d.company))</td><td class=l>\(d.industry.rawValue)</td><td>\(d.capacity)</td><td>\(d.reserved)</td><td>\(d.matched)</td>"
+            h += "<td>\(d.emergingMatched)</td><td>\(d.applicants)</td><td>\(d.emergingApplicants)</td>"
+            h += "<td class=l>\(d.unfilledReason.map(Self.reasonText) ?? "")</td></tr>\n"
         }
         return h + "</table>\n"
+    }
+
+    /// A reserve's unfilled reason in words.
+    static func reasonText(_ r: DeskReport.UnfilledReason) -> String {
+        switch r {
+        case .no_applicants: return "received no applicant at all"
+        case .too_few_emerging_offers: return "received fewer emerging-market offers than reserved seats"
+        case .unexplained: return "left reserved seats without an emerging contract although enough were offered"
+        }
     }
 
     func consortia() -> String {

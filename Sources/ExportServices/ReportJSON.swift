@@ -53,6 +53,8 @@ extension NationalReport {
                     for (b, n) in zip(Bloc.allCases, matchesByBloc) { w.field(b.rawValue, n) }
                 }
             }
+            w.key("matching")
+            matching(&w)
             w.key("pool")
             w.array { w in
                 for (i, p) in national.pool.enumerated() {
@@ -93,6 +95,9 @@ extension NationalReport {
                         w.field("applicants", d.applicants)
                         w.field("emerging_applicants", d.emergingApplicants)
                         w.field("reserve_unfilled", d.reserveUnfilled)
+                        w.key("unfilled_reason")
+                        if let reason = d.unfilledReason { w.string(reason.rawValue) } else { w.null() }
+                        w.field("own_ranking", d.ownRanking)
                     }
                 }
             }
@@ -184,6 +189,51 @@ extension NationalReport {
         var out = w.bytes
         out.append(10)
         return out
+    }
+
+    /// Private selection nationally: seats, both sides' lists, the reserves left unfilled and why,
+    /// and the quota's trade-off (the same lists under no quota, the soft and the hard reserve).
+    private func matching(_ w: inout JSONWriter) {
+        let c = configuration
+        w.object { w in
+            w.field("seats", seats)
+            w.field("matched", matchedCount)
+            w.field("empty_seats", seats - matchedCount)
+            w.field("contracts", contracts)
+            w.field("offers", offers)
+            w.field("firms_with_own_lists", firmsWithOwnLists)
+            w.field("firms_with_computed_lists", national.pool.count - firmsWithOwnLists)
+            w.field("desks_with_own_rankings", desksWithOwnRankings)
+            w.field("desks_with_computed_rankings", desks.count - desksWithOwnRankings)
+            w.field("list_cap", c.preferenceListLength)
+            w.key("seats_left_empty_by_cap")
+            if let e = emptySeatsWithoutCap { w.int(seats - matchedCount - e) } else { w.null() }
+            w.key("unfilled_reserves")
+            w.object { w in
+                for (reason, n) in unfilledReserves { w.field(reason.rawValue, n) }
+            }
+            w.key("quota_trade_off")
+            w.array { w in
+                for v in variants {
+                    w.object { w in
+                        w.field("rule", v.rule.rawValue)
+                        w.decimalField("quota", v.rule == .no_quota ? "0" : Permille.decimal(c.emergingQuotaPermille))
+                        w.field("configured", v.rule == configuredVariant?.rule)
+                        w.field("matched", v.matched)
+                        w.field("emerging_matched", v.emergingMatched)
+                        w.decimalField(
+                            "emerging_share", Decimal.ratio(Int64(v.emergingMatched), Int64(v.matched), places: 4))
+                        w.field("empty_seats", v.emptySeats)
+                        w.key("median_choice")
+                        if let m = v.doubledMedianChoice {
+                            w.number(Decimal.fixed(Int64(m * 5), places: 1))
+                        } else {
+                            w.null()
+                        }
+                    }
+                }
+            }
+        }
     }
 
     private func region(_ w: inout JSONWriter, _ s: RegionSummary, _ a: Attainment) {

@@ -140,6 +140,32 @@ struct Demo: AsyncParsableCommand {
             "  pool \(n(totals["pool_size"])), matched \(n(totals["matched"])), consortia \(n(totals["consortia"])), rejected rows \(n(totals["rejected_rows"]))"
         )
         print("  emerging share of matches \(n(markets["emerging_share_of_matches"])) (quota \(n(markets["quota"])))")
+        if let m = obj["matching"] as? [String: Any] {
+            let seats = m["seats"] as? Int ?? 0
+            let matched = m["matched"] as? Int ?? 0
+            let pool = totals["pool_size"] as? Int ?? 0
+            let base = max(1, min(seats, pool))
+            print(
+                "  matched \(matched) of min(seats \(seats), pool \(pool)) = \(rounded(Double(matched) * 100 / Double(base), 1))%; \(n(m["empty_seats"])) seats empty"
+            )
+            print(
+                "  own lists: \(n(m["firms_with_own_lists"])) firms (applications.csv), \(n(m["desks_with_own_rankings"])) desks (desk_rankings.csv); the rest computed"
+            )
+            if let u = m["unfilled_reserves"] as? [String: Any] {
+                print(
+                    "  desks with a reserve not all emerging: \(n(u["no_applicants"])) without any applicant, \(n(u["too_few_emerging_offers"])) with too few emerging offers, \(n(u["unexplained"])) unexplained"
+                )
+            }
+            if let t = m["quota_trade_off"] as? [[String: Any]] {
+                print("  the quota's trade-off (same lists): rule, matched, emerging share, empty seats, median choice")
+                for v in t {
+                    print(
+                        "    " + pad(n(v["rule"]), 10) + pad(n(v["matched"]), 8) + pad(n(v["emerging_share"]), 8)
+                            + pad(n(v["empty_seats"]), 7) + n(v["median_choice"])
+                            + ((v["configured"] as? Bool) == true ? "   (configured)" : ""))
+                }
+            }
+        }
         let behind = regions.filter { ($0["behind_pace"] as? Bool) == true }.map { n($0["region"]) }
         print(
             "Attainment: \(regions.count - behind.count) of \(regions.count) offices on pace"

@@ -66,80 +66,122 @@ struct EcosystemTests {
         return p.map { Int64(($0 * 1_000).rounded()) }
     }
 
+    /// The markets a company covers (every market when it lists none).
+    func covered(_ c: TradingCompany) -> [UInt8] {
+        c.markets.isEmpty ? (0..<UInt8(markets.count)).map { $0 } : c.markets
+    }
+
+    /// The best of `ms` by potential, ties by market table order.
+    func best(_ ms: [UInt8], _ pot: [Int64]) -> UInt8? {
+        ms.max { pot[Int($0)] != pot[Int($1)] ? pot[Int($0)] < pot[Int($1)] : $0 > $1 }
+    }
+
     @Test(arguments: [1 as UInt64, 2, 3])
     func computedPreferencesFollowTheDocumentedRules(seed: UInt64) {
         var gen = RandomEcosystem(seed: seed)
         let input = gen.input(firms: 150, companies: 25)
-        var c = ProgramConfiguration()
-        c.preferenceListLength = 6
-        let engine = EcosystemEngine(markets: markets, configuration: c)
+        let engine = EcosystemEngine(markets: markets, configuration: ProgramConfiguration())
         let prefs = engine.preferences(input)
         let p = prefs.problem
         #expect(prefs.firms.map(\.firm.id) == input.firms.map(\.firm.id).sorted())
         let companies = input.companies.sorted { $0.id < $1.id }
         #expect(prefs.desks.map(\.company.id) == companies.map(\.id))
-        var pairIndex = 0
-        var deskPairs = [[(eval: Int64, id: BusinessNumber, rank: Int32)]](repeating: [], count: companies.count)
+        var deskContracts = [[(eval: Int64, id: BusinessNumber, slot: Int, rank: Int32)]](
+            repeating: [], count: companies.count)
+        var severalPerDesk = 0
         for (f, cand) in prefs.firms.enumerated() {
             let pot = rounded(engine.model, cand.firm)
-            // Fit: success rate x potential summed over covered markets; best 6, ties by id.
-            let expected = companies.enumerated()
-                .map { (d, co) in (d, co.markets.reduce(Int64(0)) { $0 + pot[Int($1)] } * Int64(co.successRatePermille))
+            // Per desk: the best covered market and, when different, the best covered emerging
+            // one, valued at success rate x potential; no cap; ties by company id, then market.
+            var expected: [(value: Int64, desk: Int, market: UInt8)] = []
+            for (d, co) in companies.enumerated() {
+                let rate = Int64(co.successRatePermille)
+                let top = best(covered(co), pot)!
+                if rate * pot[Int(top)] > 0 { expected.append((rate * pot[Int(top)], d, top)) }
+                if let e = best(covered(co).filter { markets[$0].emerging }, pot), e != top, rate * pot[Int(e)] > 0 {
+                    expected.append((rate * pot[Int(e)], d, e))
                 }
-                .filter { $0.1 > 0 }
-                .sorted { $0.1 != $1.1 ? $0.1 > $1.1 : companies[$0.0].id < companies[$1.0].id }
-                .prefix(6).map(\.0)
-            #expect(p.list(f).map { Int($0.desk) } == Array(expected), "firm \(cand.firm.id)")
-            for pair in p.list(f) {
-                let co = companies[Int(pair.desk)]
-                let best = co.markets.max { pot[Int($0)] != pot[Int($1)] ? pot[Int($0)] < pot[Int($1)] : $0 > $1 }!
-                #expect(prefs.targets[pairIndex] == best)
-                #expect(pair.emerging == markets[best].emerging)
-                deskPairs[Int(pair.desk)].append((pot[Int(best)] * Int64(cand.readiness), cand.firm.id, pair.deskRank))
-                pairIndex += 1
+            }
+            expected.sort { $0.value != $1.value ? $0.value > $1.value : ($0.desk, $0.market) < ($1.desk, $1.market) }
+            let got = p.list(f).map { (Int($0.desk), $0.market) }
+            #expect(got.map(\.0) == expected.map(\.desk) && got.map(\.1) == expected.map(\.market), "firm \(f)")
+            if Set(got.map(\.0)).count < got.count { severalPerDesk += 1 }
+            for (j, c) in p.list(f).enumerated() {
+                #expect(c.emerging == markets[c.market].emerging)
+                deskContracts[Int(c.desk)].append(
+                    (pot[Int(c.market)] * Int64(cand.readiness), cand.firm.id, j, c.deskRank))
             }
         }
-        // A desk ranks its applicants by potential in the target market x readiness, ties by id.
-        for pairs in deskPairs {
-            let order = pairs.sorted { $0.eval != $1.eval ? $0.eval > $1.eval : $0.id < $1.id }
-            #expect(order.map(\.rank) == Array(0..<Int32(pairs.count)))
+        #expect(severalPerDesk > 0, "some firms must offer a desk two contracts")
+        // A computed desk order: potential in the contract's market x readiness, then firm id,
+        // then the firm's own order.
+        for contracts in deskContracts {
+            let order = contracts.sorted { ($0.eval, $1.id, $1.slot) > ($1.eval, $0.id, $0.slot) }
+            #expect(order.map(\.rank) == Array(0..<Int32(contracts.count)))
         }
+        // Reserves: ceil(q x seats), capped, spread by capacity over emerging-covering desks.
+        let covers = companies.map { EmergingReserve.covers($0, in: markets) }
+        #expect(prefs.coversEmerging == covers)
+        #expect(
+            p.reserves
+                == EmergingReserve.allocate(capacities: p.capacities, coversEmerging: covers, quotaPermille: 250))
+        // A cap cuts computed lists only.
+        var capped = ProgramConfiguration()
+        capped.preferenceListLength = 4
+        let cut = EcosystemEngine(markets: markets, configuration: capped).lists(prefs)
+        for f in 0..<p.firmCount { #expect(Array(cut.list(f)) == Array(p.list(f).prefix(4))) }
     }
 
-    @Test func operatorListsReplaceTheComputedOnes() {
+    @Test func ownListsAreContractsAndReplaceTheComputedOnes() {
         var gen = RandomEcosystem(seed: 7)
         var input = gen.input(firms: 60, companies: 10)
+        for i in input.companies.indices where input.companies[i].id == "TC103" {
+            input.companies[i].markets = [markets.index(of: "CN")!, markets.index(of: "VN")!].sorted()
+        }
         let firms = input.firms.map(\.firm.id).sorted()
         let companies = input.companies.map(\.id).sorted()
-        // Firm 0 applies to companies 3, 1, 7 in that order; desk of company 1 accepts only
-        // firms 5, 0 and 9, in that order.
+        let cn = markets.index(of: "CN")!
+        let vn = markets.index(of: "VN")!
+        let engine = EcosystemEngine(markets: markets, configuration: ProgramConfiguration())
+        let pot = rounded(engine.model, input.firms.first { $0.firm.id == firms[0] }!.firm)
+        let bestOf3 = pot[Int(cn)] >= pot[Int(vn)] ? cn : vn
+        // Firm 0: TC103 for CN, then TC101 (its best covered market), then TC103 for VN, then
+        // TC103 without a market (the same contract as one above: counted once), then TC103 for
+        // the US (not covered: no contract).
         input.applications = [
-            Application(firm: firms[0], company: companies[7], rank: 3),
-            Application(firm: firms[0], company: companies[3], rank: 1),
+            Application(firm: firms[0], company: companies[3], rank: 3, targetMarket: vn),
+            Application(firm: firms[0], company: companies[3], rank: 1, targetMarket: cn),
             Application(firm: firms[0], company: companies[1], rank: 2),
+            Application(firm: firms[0], company: companies[3], rank: 4),
+            Application(firm: firms[0], company: companies[3], rank: 5, targetMarket: markets.index(of: "US")!),
         ]
+        // Desk of TC101 accepts only firms 5, 0 and 9, in that order.
         input.deskRankings = [
             DeskRanking(company: companies[1], industry: gen.industry, firm: firms[9], rank: 3),
             DeskRanking(company: companies[1], industry: gen.industry, firm: firms[5], rank: 1),
             DeskRanking(company: companies[1], industry: gen.industry, firm: firms[0], rank: 2),
         ]
-        let engine = EcosystemEngine(markets: markets, configuration: ProgramConfiguration())
         let prefs = engine.preferences(input)
         let p = prefs.problem
         #expect(prefs.firmsWithApplications == 1 && prefs.desksWithRankings == 1)
-        #expect(p.list(0).map { Int($0.desk) } == [3, 1, 7])
-        // Desk 1 is acceptable only to the firms it listed (that also list it), in its order.
+        #expect(prefs.ownList[0] && !prefs.ownList[1] && prefs.ownRanking[1] && !prefs.ownRanking[0])
+        let bestOf1 = best(covered(input.companies.first { $0.id == companies[1] }!), pot)!
+        let l = p.list(0).map { (Int($0.desk), $0.market) }
+        #expect(l.map(\.0) == [3, 1, 3] && l.map(\.1) == [cn, bestOf1, vn], "\(l), best of TC103 \(bestOf3)")
+        // TC101's desk holds contracts only of the firms it ranked, in its order.
         var seen: [(firm: Int, rank: Int32)] = []
         for f in 0..<p.firmCount {
-            for pair in p.list(f) where pair.desk == 1 { seen.append((f, pair.deskRank)) }
+            for c in p.list(f) where c.desk == 1 { seen.append((f, c.deskRank)) }
         }
-        #expect(seen.contains { $0.firm == 0 })
-        #expect(seen.allSatisfy { [0, 5, 9].contains($0.firm) })
-        let fileOrder = [5, 0, 9].filter { f in seen.contains { $0.firm == f } }
-        #expect(seen.sorted { $0.rank < $1.rank }.map(\.firm) == fileOrder)
+        #expect(seen.allSatisfy { [0, 5, 9].contains($0.firm) } && seen.contains { $0.firm == 0 })
+        #expect(
+            seen.sorted { $0.rank < $1.rank }.map(\.firm) == [5, 0, 9].filter { f in seen.contains { $0.firm == f } })
         let result = engine.run(input)
-        if let m = result.matches.first(where: { $0.company == companies[1] }) {
+        for m in result.matches where m.company == companies[1] {
             #expect([firms[0], firms[5], firms[9]].contains(m.firm))
+        }
+        if let m = result.matches.first(where: { $0.firm == firms[0] }) {
+            #expect(m.company == companies[3] || m.company == companies[1])
         }
     }
 
@@ -157,10 +199,23 @@ struct EcosystemTests {
             let mine = r.matches.filter { $0.company == d.company }
             #expect(d.matched == mine.count && d.matched <= d.capacity)
             #expect(d.emergingMatched == mine.filter(\.emerging).count)
-            #expect(d.reserved == (d.capacity * 250 + 999) / 1000)
-            if d.reserveUnfilled { #expect(d.emergingApplicants < d.reserved) }
+            #expect(d.emergingMatched >= min(d.reserved, d.emergingApplicants))
+            #expect(d.unfilledReason != .unexplained)
+            if d.unfilledReason == .no_applicants { #expect(d.matched == 0) }
         }
         for m in r.matches { #expect(m.emerging == markets[m.targetMarket].emerging) }
+        // Reserves: R = ceil(q x seats), capped by the seats of emerging-covering desks.
+        let seats = r.desks.reduce(0) { $0 + $1.capacity }
+        #expect(r.desks.reduce(0) { $0 + $1.reserved } <= (seats * 250 + 999) / 1000)
+        // The trade-off: three rules on the same lists, the configured one (soft) among them.
+        #expect(r.variants.map(\.rule) == [.no_quota, .soft, .hard])
+        let soft = r.variants[1]
+        #expect(soft.matched == r.matches.count && soft.emergingMatched == r.matches.filter(\.emerging).count)
+        #expect(soft.seats == seats && soft.choiceCounts.reduce(0, +) == soft.matched)
+        #expect(r.variants[2].matched <= soft.matched)
+        var choices = [Int](repeating: 0, count: soft.choiceCounts.count)
+        for m in r.matches { choices[m.firmChoice - 1] += 1 }
+        #expect(choices == soft.choiceCounts)
         // Every pool firm is matched, in a consortium, or listed as unplaced: exactly once.
         var seen = r.matches.map(\.firm) + r.unplaced.map(\.firm)
         for k in r.consortia { seen += k.members }

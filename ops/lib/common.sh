@@ -15,18 +15,25 @@ eg_ensure_packages() {
         missing+=("$pkg")
     done
     [[ ${#missing[@]} -eq 0 ]] && return 0
-    local cmd="apt-get install -y --no-install-recommends ${missing[*]}"
+    eg_apt_install "${missing[@]}"
+}
+
+# eg_apt_install DEB...
+# Installs the Debian packages with apt-get (refreshing the package lists once if that fails).
+# As non-root it prints the exact apt-get command and stops.
+eg_apt_install() {
+    local cmd="apt-get install -y --no-install-recommends $*"
     if [[ $(id -u) -ne 0 ]]; then
-        eg_die "missing packages: ${missing[*]}. Install them as root with: sudo $cmd"
+        eg_die "missing packages: $*. Install them as root with: sudo $cmd"
     fi
-    eg_say "installing missing packages: ${missing[*]}"
+    eg_say "installing missing packages: $*"
     export DEBIAN_FRONTEND=noninteractive
     if ! $cmd >/tmp/eg-apt.log 2>&1; then
         eg_say "apt-get install failed; refreshing the package lists (apt-get update) and retrying"
         apt-get update >>/tmp/eg-apt.log 2>&1 || eg_die "apt-get update failed; see /tmp/eg-apt.log"
         $cmd >>/tmp/eg-apt.log 2>&1 || eg_die "$cmd failed; see /tmp/eg-apt.log"
     fi
-    eg_say "installed: ${missing[*]}"
+    eg_say "installed: $*"
 }
 
 # eg_offer_packages DEB:COMMAND_OR_FILE...
@@ -95,4 +102,23 @@ eg_stop_redis() {
     fi
     [[ -n ${EG_REDIS_DIR:-} && -d $EG_REDIS_DIR ]] && rm -rf "$EG_REDIS_DIR"
     EG_REDIS_PID=
+}
+
+# The reference packages that tests and benchmarks compare against, pinned.
+EG_PYTHON_PACKAGES=(matching==1.4.3)
+
+# eg_python_venv
+# Makes .venv (python3 -m venv) with EG_PYTHON_PACKAGES, or reuses it when they are already
+# there; sets EG_PYTHON to its interpreter. Installs Debian's python3-venv first when python3
+# cannot make a virtual environment.
+eg_python_venv() {
+    EG_PYTHON=$PWD/.venv/bin/python
+    local probe="import matching"
+    if [[ -x $EG_PYTHON ]] && "$EG_PYTHON" -c "$probe" 2>/dev/null; then return 0; fi
+    python3 -c 'import ensurepip, venv' 2>/dev/null || eg_apt_install python3-venv
+    eg_say "making the Python virtual environment .venv with ${EG_PYTHON_PACKAGES[*]}"
+    python3 -m venv .venv >/tmp/eg-venv.log 2>&1 || eg_die "python3 -m venv .venv failed; see /tmp/eg-venv.log"
+    "$EG_PYTHON" -m pip install --disable-pip-version-check -q "${EG_PYTHON_PACKAGES[@]}" >>/tmp/eg-venv.log 2>&1 ||
+        eg_die "pip install ${EG_PYTHON_PACKAGES[*]} into .venv failed (it needs PyPI); see /tmp/eg-venv.log"
+    "$EG_PYTHON" -c "$probe" || eg_die ".venv was made but cannot import its packages; remove .venv and retry"
 }

@@ -123,7 +123,7 @@ extension EcosystemInput {
 }
 
 extension EcosystemResult {
-    public static let version: UInt8 = 1
+    public static let version: UInt8 = 2
 
     public func encoded() -> [UInt8] {
         var w = BinaryWriter()
@@ -132,6 +132,14 @@ extension EcosystemResult {
         w.int(poolFirms)
         w.int(firmsWithApplications)
         w.int(desksWithRankings)
+        w.int(contracts)
+        w.int(offers)
+        w.optionalInt(emptySeatsWithoutCap)
+        w.list(variants) { w, v in
+            w.code(v.rule)
+            for n in [v.seats, v.matched, v.emergingMatched] { w.int(n) }
+            w.list(v.choiceCounts) { w, n in w.int(n) }
+        }
         w.list(matches) { w, m in
             w.firmID(m.firm)
             w.string(m.company)
@@ -147,6 +155,7 @@ extension EcosystemResult {
             for v in [d.capacity, d.reserved, d.matched, d.emergingMatched, d.applicants, d.emergingApplicants] {
                 w.int(v)
             }
+            w.bool(d.ownRanking)
         }
         w.list(consortia) { w, c in
             w.string(c.id)
@@ -187,6 +196,21 @@ extension EcosystemResult {
         let poolFirms = try r.int(in: 0...100_000_000, "pool firms")
         let withApplications = try r.int(in: 0...100_000_000, "firms with applications")
         let withRankings = try r.int(in: 0...100_000_000, "desks with rankings")
+        let contracts = try r.int(in: 0...1_000_000_000, "contracts")
+        let offers = try r.int(in: 0...1_000_000_000, "offers")
+        let emptyWithoutCap = try r.optionalInt()
+        if let e = emptyWithoutCap, !(0...100_000_000).contains(e) {
+            throw DecodeError("empty seats \(e) out of range")
+        }
+        let variants = try r.list(minElementBytes: 5) { (r: inout BinaryReader) throws(DecodeError) in
+            MatchingVariant(
+                rule: try r.code(MatchingVariant.Rule.self), seats: try r.int(in: 0...100_000_000, "seats"),
+                matched: try r.int(in: 0...100_000_000, "matched"),
+                emergingMatched: try r.int(in: 0...100_000_000, "emerging matched"),
+                choiceCounts: try r.list(minElementBytes: 1) { (r: inout BinaryReader) throws(DecodeError) in
+                    try r.int(in: 0...100_000_000, "choice count")
+                })
+        }
         let matches = try r.list(minElementBytes: 7) { (r: inout BinaryReader) throws(DecodeError) in
             Match(
                 firm: try r.firmID(), company: try r.string(), industry: try r.code(Industry.self),
@@ -194,14 +218,14 @@ extension EcosystemResult {
                 firmChoice: try r.int(in: 1...1_000_000, "choice"),
                 deskRank: try r.int(in: 1...100_000_000, "desk rank"))
         }
-        let desks = try r.list(minElementBytes: 8) { (r: inout BinaryReader) throws(DecodeError) in
+        let desks = try r.list(minElementBytes: 9) { (r: inout BinaryReader) throws(DecodeError) in
             DeskReport(
                 company: try r.string(), industry: try r.code(Industry.self),
                 capacity: try r.int(in: 0...1_000_000, "capacity"), reserved: try r.int(in: 0...1_000_000, "reserved"),
                 matched: try r.int(in: 0...1_000_000, "matched"),
                 emergingMatched: try r.int(in: 0...1_000_000, "matched"),
                 applicants: try r.int(in: 0...100_000_000, "applicants"),
-                emergingApplicants: try r.int(in: 0...100_000_000, "applicants"))
+                emergingApplicants: try r.int(in: 0...100_000_000, "applicants"), ownRanking: try r.bool())
         }
         let consortia = try r.list(minElementBytes: 7) { (r: inout BinaryReader) throws(DecodeError) in
             Consortium(
@@ -239,6 +263,7 @@ extension EcosystemResult {
         return EcosystemResult(
             industry: industry, poolFirms: poolFirms, matches: matches, desks: desks, consortia: consortia,
             unplaced: unplaced, channels: channels, newExportSources: sources, firmsWithApplications: withApplications,
-            desksWithRankings: withRankings)
+            desksWithRankings: withRankings, contracts: contracts, offers: offers, variants: variants,
+            emptySeatsWithoutCap: emptyWithoutCap)
     }
 }

@@ -41,7 +41,7 @@ public struct UnplacedFirm: Sendable, Equatable {
     }
 }
 
-/// Groups one ecosystem's unmatched pool firms into consortia (DOMAIN.md section 7).
+/// Groups one ecosystem's unmatched pool firms into consortia (docs/MATCHING.md, "Consortia").
 ///
 /// Constraints: `consortium_min` to `consortium_max` firms; at least one leader (MIDSIZE, or
 /// exports of USD 1M or more); no two members that are direct competitors (same value-chain role

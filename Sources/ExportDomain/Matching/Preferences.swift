@@ -30,46 +30,52 @@ public struct EcosystemInput: Sendable, Equatable {
     }
 }
 
-/// Both sides' preferences for one ecosystem, in the index form deferred acceptance runs on.
+/// Both sides' preferences over the contracts of one ecosystem, in the index form the
+/// cumulative offer process runs on (docs/MATCHING.md, "Preferences").
 ///
-/// - A firm ranks the desks of its industry by **fit**: the company's success rate (permille)
-///   times the firm's potential summed over the markets the company covers (whole USD per
-///   market); it keeps its best K (`preference_list_length`), ties by company id. A desk of fit
-///   0 is not acceptable.
-/// - The **target market** of a pair is the firm's market of highest potential among those the
-///   company covers (ties by market table order); for a company covering no market, the firm's
-///   best market overall.
-/// - A desk ranks firms by its **own evaluation**: the firm's potential in the pair's target
-///   market times its readiness (hundredths), higher first, ties by firm id.
-/// - A firm in `applications.csv` ranks exactly the companies it listed, in its order; a desk in
-///   `desk_rankings.csv` accepts exactly the firms it listed, in its order. A pair absent from a
-///   list that replaces a side's ranking is unacceptable to that side.
+/// - A firm's own list (`applications.csv`) is its contracts in rank order; a row without a
+///   market stands for the firm's best market among those the company covers. Otherwise the
+///   firm's list is computed: for every desk, the contract for its best covered market and, when
+///   different, for its best covered emerging market, ranked by value = the company's success
+///   rate x the firm's potential in that market, ties by company id then market. Contracts of
+///   value 0 are not acceptable. No cap: `ContractProblem.cut` applies `preference_list_length`.
+/// - A desk with rows in `desk_rankings.csv` orders contracts by its rank of the firm, then the
+///   firm's own order; firms it does not rank are unacceptable to it. Any other desk orders them
+///   by the firm's potential in the contract's market x readiness, higher first, ties by firm id,
+///   then the firm's own order.
+/// - Reserved slots: `EmergingReserve.allocate`, from capacities and market coverage only.
 public struct EcosystemPreferences: Sendable {
     /// Firms in id order.
     public let firms: [PoolCandidate]
     /// (company, desk) of this industry, in company id order.
     public let desks: [(company: TradingCompany, capacity: Int)]
-    public let problem: MatchingProblem
-    /// Per pair in `problem.pairs`: its target market.
-    public let targets: [UInt8]
-    /// Firms whose list came from `applications.csv`, desks whose from `desk_rankings.csv`.
-    public let firmsWithApplications: Int
-    public let desksWithRankings: Int
+    /// Uncapped lists with the configured reserves.
+    public let problem: ContractProblem
+    /// Per firm: its list is its own (`applications.csv`).
+    public let ownList: [Bool]
+    /// Per desk: its order is its own (`desk_rankings.csv`).
+    public let ownRanking: [Bool]
+    /// Per desk: it covers at least one emerging market.
+    public let coversEmerging: [Bool]
     /// Potentials of every firm in every market, in whole USD (so that small firms' modest
-    /// markets still count): `potential[f * markets + m]`.
+    /// markets still count): `potential[f * marketCount + m]`.
     public let potential: [Int64]
     public let marketCount: Int
 
-    public init(_ input: EcosystemInput, model: PotentialModel, quotaPermille: Int, listLength k: Int) {
+    public var firmsWithApplications: Int { ownList.reduce(0) { $0 + ($1 ? 1 : 0) } }
+    public var desksWithRankings: Int { ownRanking.reduce(0) { $0 + ($1 ? 1 : 0) } }
+
+    public init(_ input: EcosystemInput, model: PotentialModel, quotaPermille: Int) {
         let markets = model.markets
         let nm = markets.count
         let firms = input.firms.filter { $0.firm.industry == input.industry }.sorted { $0.firm.id < $1.firm.id }
-        let desks = input.companies.sorted { $0.id < $1.id }.compactMap { c -> (TradingCompany, Int)? in
+        let desks = input.companies.sorted { $0.id < $1.id }.compactMap {
+            c -> (company: TradingCompany, capacity: Int)? in
             guard let d = c.desks.first(where: { $0.industry == input.industry }) else { return nil }
             return (c, d.capacity)
         }
         self.firms = firms
-        self.desks = desks.map { (company: $0.0, capacity: $0.1) }
+        self.desks = desks
         marketCount = nm
 
         var potential = [Int64](repeating: 0, count: firms.count * nm)
@@ -80,92 +86,134 @@ public struct EcosystemPreferences: Sendable {
         }
         self.potential = potential
 
+        let covered = desks.map { d in
+            d.company.markets.isEmpty ? (0..<UInt8(nm)).map { $0 } : d.company.markets.filter { Int($0) < nm }
+        }
+        let coveredEmerging = covered.map { $0.filter { markets[$0].emerging } }
+        coversEmerging = coveredEmerging.map { !$0.isEmpty }
+        let lists = Self.firmLists(
+            input, firms: firms, desks: desks, covered: covered, coveredEmerging: coveredEmerging,
+            potential: potential, markets: markets)
+        ownList = lists.own
+        let (ranked, ownRanking) = Self.deskOrders(input, firms: firms, desks: desks)
+        self.ownRanking = ownRanking
+
+        // Each desk's order over the contracts that reach it: (key, firm, position in its list).
+        var byDesk = [[(key: Int64, firm: Int32, slot: Int32, contract: Int)]](repeating: [], count: desks.count)
+        var contracts: [[ContractProblem.Contract]] = []
+        contracts.reserveCapacity(firms.count)
+        for (f, l) in lists.lists.enumerated() {
+            var out: [ContractProblem.Contract] = []
+            for (desk, market) in l {
+                let key: Int64
+                if ownRanking[desk] {
+                    guard let r = ranked[desk][f] else { continue }
+                    key = Int64(r)
+                } else {
+                    key = -potential[f * nm + Int(market)] * Int64(firms[f].readiness)
+                }
+                byDesk[desk].append((key, Int32(f), Int32(out.count), contracts.count << 20 | out.count))
+                out.append(
+                    ContractProblem.Contract(
+                        desk: Int32(desk), market: market, emerging: markets[market].emerging, deskRank: 0))
+            }
+            contracts.append(out)
+        }
+        for d in byDesk.indices {
+            byDesk[d].sort { ($0.key, $0.firm, $0.slot) < ($1.key, $1.firm, $1.slot) }
+            for (r, e) in byDesk[d].enumerated() {
+                contracts[e.contract >> 20][e.contract & 0xFFFFF].deskRank = Int32(r)
+            }
+        }
+        let caps = desks.map(\.capacity)
+        problem = ContractProblem(
+            capacities: caps,
+            reserves: EmergingReserve.allocate(
+                capacities: caps, coversEmerging: coversEmerging, quotaPermille: quotaPermille),
+            lists: contracts)
+    }
+
+    /// The firm's best market among `candidates` by potential (ties: market table order).
+    static func best(_ candidates: [UInt8], firm f: Int, potential: [Int64], markets nm: Int) -> UInt8? {
+        var best: UInt8?
+        for m in candidates where best == nil || potential[f * nm + Int(m)] > potential[f * nm + Int(best!)] {
+            best = m
+        }
+        return best
+    }
+
+    /// Every firm's list of (desk, market), best first, and whether it is the firm's own.
+    static func firmLists(
+        _ input: EcosystemInput, firms: [PoolCandidate], desks: [(company: TradingCompany, capacity: Int)],
+        covered: [[UInt8]], coveredEmerging: [[UInt8]], potential: [Int64], markets: MarketTable
+    ) -> (lists: [[(desk: Int, market: UInt8)]], own: [Bool]) {
+        let nm = markets.count
         var deskIndex: [String: Int] = [:]
-        for (i, d) in desks.enumerated() { deskIndex[d.0.id] = i }
+        for (i, d) in desks.enumerated() { deskIndex[d.company.id] = i }
         var firmIndex: [BusinessNumber: Int] = [:]
         for (i, c) in firms.enumerated() { firmIndex[c.firm.id] = i }
-
-        func target(_ f: Int, _ d: Int) -> UInt8 {
-            let covered = desks[d].0.markets
-            var best = -1
-            for m in covered.isEmpty ? Array(0..<UInt8(nm)) : covered where Int(m) < nm {
-                if best < 0 || potential[f * nm + Int(m)] > potential[f * nm + best] { best = Int(m) }
-            }
-            return UInt8(max(best, 0))
-        }
-
-        // Operators' lists.
-        var applied: [Int: [(rank: Int, desk: Int)]] = [:]
+        var applied = [[Application]](repeating: [], count: firms.count)
+        var own = [Bool](repeating: false, count: firms.count)
         for a in input.applications {
-            guard let f = firmIndex[a.firm], let d = deskIndex[a.company] else { continue }
-            applied[f, default: []].append((a.rank, d))
+            guard let f = firmIndex[a.firm] else { continue }
+            own[f] = true
+            if deskIndex[a.company] != nil { applied[f].append(a) }
         }
-        var deskListed: [Int: [Int: Int]] = [:]  // desk -> firm -> rank
-        for r in input.deskRankings where r.industry == input.industry {
-            guard let d = deskIndex[r.company] else { continue }
-            // The desk has a list of its own even when none of its firms made the pool.
-            if deskListed[d] == nil { deskListed[d] = [:] }
-            if let f = firmIndex[r.firm] { deskListed[d]![f] = r.rank }
-        }
-        firmsWithApplications = applied.count
-        desksWithRankings = deskListed.count
 
-        // Firm lists: (desk, target).
-        var lists: [[(desk: Int, target: UInt8)]] = []
+        var lists: [[(desk: Int, market: UInt8)]] = []
         lists.reserveCapacity(firms.count)
-        var fits: [(fit: Int64, desk: Int)] = []
+        var valued: [(value: Int64, desk: Int, market: UInt8)] = []
         for f in 0..<firms.count {
-            if let own = applied[f] {
-                lists.append(own.sorted { $0.rank < $1.rank }.map { ($0.desk, target(f, $0.desk)) })
+            if own[f] {
+                // Rank order; a contract named twice (a row without a market resolving to one
+                // named explicitly) counts once, at its better rank; markets the company does
+                // not cover are not contracts.
+                var l: [(desk: Int, market: UInt8)] = []
+                for a in applied[f].sorted(by: { $0.rank < $1.rank }) {
+                    let d = deskIndex[a.company]!
+                    guard let m = a.targetMarket ?? best(covered[d], firm: f, potential: potential, markets: nm),
+                        covered[d].contains(m), !l.contains(where: { $0.desk == d && $0.market == m })
+                    else { continue }
+                    l.append((d, m))
+                }
+                lists.append(l)
                 continue
             }
-            fits.removeAll(keepingCapacity: true)
-            for (d, desk) in desks.enumerated() {
-                var sum: Int64 = 0
-                for m in desk.0.markets where Int(m) < nm { sum += potential[f * nm + Int(m)] }
-                let fit = sum * Int64(desk.0.successRatePermille)
-                if fit > 0 { fits.append((fit, d)) }
-            }
-            // Desks are in company id order, so a stable sort by fit breaks ties by id.
-            fits.sort { $0.fit > $1.fit || ($0.fit == $1.fit && $0.desk < $1.desk) }
-            lists.append(fits.prefix(k == 0 ? Int.max : k).map { ($0.desk, target(f, $0.desk)) })
-        }
-
-        // Desk ranks over the pairs that reach them: (key, firm, position in the firm's list).
-        var byDesk = [[(key: Int64, firm: Int, slot: Int)]](repeating: [], count: desks.count)
-        for (f, l) in lists.enumerated() {
-            for (j, (desk, t)) in l.enumerated() {
-                if let own = deskListed[desk] {
-                    guard let r = own[f] else { continue }
-                    byDesk[desk].append((Int64(r), f, j))
-                } else {
-                    // Higher evaluation first (negated); ties by firm index, which is id order.
-                    let eval = potential[f * nm + Int(t)] * Int64(firms[f].readiness)
-                    byDesk[desk].append((-eval, f, j))
+            valued.removeAll(keepingCapacity: true)
+            for d in desks.indices {
+                let rate = Int64(desks[d].company.successRatePermille)
+                guard let top = best(covered[d], firm: f, potential: potential, markets: nm) else { continue }
+                if rate * potential[f * nm + Int(top)] > 0 {
+                    valued.append((rate * potential[f * nm + Int(top)], d, top))
+                }
+                if let e = best(coveredEmerging[d], firm: f, potential: potential, markets: nm), e != top,
+                    rate * potential[f * nm + Int(e)] > 0
+                {
+                    valued.append((rate * potential[f * nm + Int(e)], d, e))
                 }
             }
+            valued.sort { ($0.value, -$0.desk, -Int($0.market)) > ($1.value, -$1.desk, -Int($1.market)) }
+            lists.append(valued.map { ($0.desk, $0.market) })
         }
-        var rank = lists.map { [Int32](repeating: -1, count: $0.count) }
-        for d in byDesk.indices {
-            byDesk[d].sort { $0.key < $1.key || ($0.key == $1.key && $0.firm < $1.firm) }
-            for (r, e) in byDesk[d].enumerated() { rank[e.firm][e.slot] = Int32(r) }
-        }
+        return (lists, own)
+    }
 
-        var pairLists: [[MatchingProblem.Pair]] = []
-        var targets: [UInt8] = []
-        for (f, l) in lists.enumerated() {
-            var out: [MatchingProblem.Pair] = []
-            for (j, (desk, t)) in l.enumerated() where rank[f][j] >= 0 {
-                out.append(MatchingProblem.Pair(desk: Int32(desk), deskRank: rank[f][j], emerging: markets[t].emerging))
-                targets.append(t)
-            }
-            pairLists.append(out)
+    /// Per desk: its rank of each firm (by firm index) when it has a ranking of its own.
+    static func deskOrders(
+        _ input: EcosystemInput, firms: [PoolCandidate], desks: [(company: TradingCompany, capacity: Int)]
+    ) -> (ranks: [[Int: Int]], own: [Bool]) {
+        var deskIndex: [String: Int] = [:]
+        for (i, d) in desks.enumerated() { deskIndex[d.company.id] = i }
+        var firmIndex: [BusinessNumber: Int] = [:]
+        for (i, c) in firms.enumerated() { firmIndex[c.firm.id] = i }
+        var ranks = [[Int: Int]](repeating: [:], count: desks.count)
+        var own = [Bool](repeating: false, count: desks.count)
+        for r in input.deskRankings where r.industry == input.industry {
+            guard let d = deskIndex[r.company] else { continue }
+            // The desk has a ranking of its own even when none of its firms made the pool.
+            own[d] = true
+            if let f = firmIndex[r.firm] { ranks[d][f] = r.rank }
         }
-        self.targets = targets
-        let caps = desks.map(\.1)
-        problem = MatchingProblem(
-            capacities: caps,
-            reserves: caps.map { MatchingProblem.reserve(capacity: $0, quotaPermille: quotaPermille) },
-            lists: pairLists)
+        return (ranks, own)
     }
 }

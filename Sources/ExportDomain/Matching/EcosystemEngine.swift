@@ -1,62 +1,3 @@
-/// One match of a pool firm to a trading company's desk.
-public struct Match: Sendable, Equatable {
-    public var firm: BusinessNumber
-    public var company: String
-    public var industry: Industry
-    public var targetMarket: UInt8
-    public var emerging: Bool
-    /// Position of the desk on the firm's list (1 = first choice).
-    public var firmChoice: Int
-    /// Position of the firm in the desk's order among its applicants' pairs (1 = best).
-    public var deskRank: Int
-
-    public init(
-        firm: BusinessNumber, company: String, industry: Industry, targetMarket: UInt8, emerging: Bool,
-        firmChoice: Int, deskRank: Int
-    ) {
-        self.firm = firm
-        self.company = company
-        self.industry = industry
-        self.targetMarket = targetMarket
-        self.emerging = emerging
-        self.firmChoice = firmChoice
-        self.deskRank = deskRank
-    }
-}
-
-/// A desk's outcome.
-public struct DeskReport: Sendable, Equatable {
-    public var company: String
-    public var industry: Industry
-    public var capacity: Int
-    /// Seats reserved for emerging-market pairs: ceil(q x capacity).
-    public var reserved: Int
-    public var matched: Int
-    public var emergingMatched: Int
-    /// Firms that applied (proposed) and were acceptable, and how many of those pairs were
-    /// emerging-market pairs.
-    public var applicants: Int
-    public var emergingApplicants: Int
-
-    /// The reserve stayed unfilled; under the choice rule that happens only when fewer
-    /// emerging-market applicants than reserved seats ever applied.
-    public var reserveUnfilled: Bool { emergingMatched < reserved }
-
-    public init(
-        company: String, industry: Industry, capacity: Int, reserved: Int, matched: Int, emergingMatched: Int,
-        applicants: Int, emergingApplicants: Int
-    ) {
-        self.company = company
-        self.industry = industry
-        self.capacity = capacity
-        self.reserved = reserved
-        self.matched = matched
-        self.emergingMatched = emergingMatched
-        self.applicants = applicants
-        self.emergingApplicants = emergingApplicants
-    }
-}
-
 /// An online channel recommended to a pool firm, with the route that opens it.
 public struct ChannelRecommendation: Sendable, Equatable {
     public enum Route: String, DomainCode {
@@ -115,46 +56,9 @@ public struct NewExportSource: Sendable, Equatable {
     }
 }
 
-/// What one per-ecosystem job computes. Every list is sorted by its ids, so the same input in
-/// any order gives the same value (and the same bytes).
-public struct EcosystemResult: Sendable, Equatable {
-    public var industry: Industry
-    public var poolFirms: Int
-    /// By firm id.
-    public var matches: [Match]
-    /// By company id.
-    public var desks: [DeskReport]
-    /// By consortium id (leader id order).
-    public var consortia: [Consortium]
-    /// By firm id.
-    public var unplaced: [UnplacedFirm]
-    /// By firm id, then channel order.
-    public var channels: [ChannelRecommendation]
-    /// By firm id.
-    public var newExportSources: [NewExportSource]
-    public var firmsWithApplications: Int
-    public var desksWithRankings: Int
-
-    public init(
-        industry: Industry, poolFirms: Int, matches: [Match], desks: [DeskReport], consortia: [Consortium],
-        unplaced: [UnplacedFirm], channels: [ChannelRecommendation], newExportSources: [NewExportSource],
-        firmsWithApplications: Int, desksWithRankings: Int
-    ) {
-        self.industry = industry
-        self.poolFirms = poolFirms
-        self.matches = matches
-        self.desks = desks
-        self.consortia = consortia
-        self.unplaced = unplaced
-        self.channels = channels
-        self.newExportSources = newExportSources
-        self.firmsWithApplications = firmsWithApplications
-        self.desksWithRankings = desksWithRankings
-    }
-}
-
-/// Matching with reserves, consortia, channels and the new-export-source track for one
-/// ecosystem (DOMAIN.md sections 6 to 8; docs/MATCHING.md).
+/// Private selection (contracts matched by the cumulative offer process with the emerging-market
+/// reserve), consortia, channels and the new-export-source track for one ecosystem
+/// (docs/MATCHING.md).
 public struct EcosystemEngine: Sendable {
     public let model: PotentialModel
     public var configuration: ProgramConfiguration { model.configuration }
@@ -164,44 +68,80 @@ public struct EcosystemEngine: Sendable {
     }
 
     public func preferences(_ input: EcosystemInput) -> EcosystemPreferences {
-        EcosystemPreferences(
-            input, model: model, quotaPermille: configuration.emergingQuotaPermille,
-            listLength: configuration.preferenceListLength)
+        EcosystemPreferences(input, model: model, quotaPermille: configuration.emergingQuotaPermille)
+    }
+
+    /// The lists the configured rule runs on: computed lists cut to `preference_list_length`
+    /// when it is set (own lists are never cut).
+    public func lists(_ prefs: EcosystemPreferences) -> ContractProblem {
+        let k = configuration.preferenceListLength
+        return k > 0 ? prefs.problem.cut(to: k, keep: { prefs.ownList[$0] }) : prefs.problem
+    }
+
+    /// The quota's trade-off on the same lists: no quota, the soft reserve, the hard reserve; and
+    /// the outcome of the configured rule among them.
+    public func solveVariants(_ p: ContractProblem) -> (variants: [MatchingVariant], configured: MatchingOutcome) {
+        let off = CumulativeOffers.solve(p.withoutReserves, rule: .soft)
+        let quota = configuration.emergingQuotaPermille > 0
+        let soft = quota ? CumulativeOffers.solve(p, rule: .soft) : off
+        let hard = quota ? CumulativeOffers.solve(p, rule: .hard) : off
+        let variants = [(MatchingVariant.Rule.no_quota, off), (.soft, soft), (.hard, hard)].map { rule, o in
+            Self.variant(rule, o, p)
+        }
+        return (variants, configuration.emergingReserve == .hard ? hard : soft)
+    }
+
+    static func variant(_ rule: MatchingVariant.Rule, _ o: MatchingOutcome, _ p: ContractProblem) -> MatchingVariant {
+        var counts: [Int] = []
+        var matched = 0
+        var emerging = 0
+        for f in 0..<p.firmCount where o.matchedContract[f] >= 0 {
+            let position = o.matchedContract[f] - p.listStart[f]
+            if position >= counts.count { counts += [Int](repeating: 0, count: position + 1 - counts.count) }
+            counts[position] += 1
+            matched += 1
+            if p.contracts[o.matchedContract[f]].emerging { emerging += 1 }
+        }
+        return MatchingVariant(
+            rule: rule, seats: p.capacities.reduce(0, +), matched: matched, emergingMatched: emerging,
+            choiceCounts: counts)
     }
 
     public func run(_ input: EcosystemInput) -> EcosystemResult {
         let prefs = preferences(input)
-        let p = prefs.problem
-        let outcome = DeferredAcceptance.solve(p)
+        let p = lists(prefs)
+        let (variants, outcome) = solveVariants(p)
+        var emptyWithoutCap: Int?
+        if configuration.preferenceListLength > 0 {
+            let whole = CumulativeOffers.solve(prefs.problem, rule: configuration.emergingReserve)
+            emptyWithoutCap = p.capacities.reduce(0, +) - whole.held.reduce(0) { $0 + $1.count }
+        }
         let markets = model.markets
 
         var matches: [Match] = []
         var unmatched: [PoolCandidate] = []
         var matchedDesk = [Int](repeating: -1, count: prefs.firms.count)
-        var matchedTarget = [UInt8](repeating: 0, count: prefs.firms.count)
-        var emergingMatched = [Int](repeating: 0, count: p.deskCount)
         for f in 0..<prefs.firms.count {
-            let pi = outcome.matchedPair[f]
-            guard pi >= 0 else {
+            let x = outcome.matchedContract[f]
+            guard x >= 0 else {
                 unmatched.append(prefs.firms[f])
                 continue
             }
-            let pair = p.pairs[pi]
-            let d = Int(pair.desk)
+            let c = p.contracts[x]
+            let d = Int(c.desk)
             matchedDesk[f] = d
-            matchedTarget[f] = prefs.targets[pi]
-            if pair.emerging { emergingMatched[d] += 1 }
             matches.append(
                 Match(
                     firm: prefs.firms[f].firm.id, company: prefs.desks[d].company.id, industry: input.industry,
-                    targetMarket: prefs.targets[pi], emerging: pair.emerging, firmChoice: pi - p.listStart[f] + 1,
-                    deskRank: Int(pair.deskRank) + 1))
+                    targetMarket: c.market, emerging: c.emerging, firmChoice: x - p.listStart[f] + 1,
+                    deskRank: Int(c.deskRank) + 1))
         }
+        let emergingHeld = outcome.emergingHeld(in: p)
         let desks = prefs.desks.enumerated().map { d, desk in
             DeskReport(
                 company: desk.company.id, industry: input.industry, capacity: desk.capacity, reserved: p.reserves[d],
-                matched: outcome.held[d].count, emergingMatched: emergingMatched[d], applicants: outcome.applicants[d],
-                emergingApplicants: outcome.emergingApplicants[d])
+                matched: outcome.held[d].count, emergingMatched: emergingHeld[d], applicants: outcome.applicants[d],
+                emergingApplicants: outcome.emergingApplicants[d], ownRanking: prefs.ownRanking[d])
         }
 
         let (consortia, unplaced) = ConsortiumBuilder(configuration: configuration, markets: markets).build(
@@ -233,10 +173,12 @@ public struct EcosystemEngine: Sendable {
             industry: input.industry, poolFirms: prefs.firms.count, matches: matches, desks: desks,
             consortia: consortia,
             unplaced: unplaced, channels: channels, newExportSources: sources,
-            firmsWithApplications: prefs.firmsWithApplications, desksWithRankings: prefs.desksWithRankings)
+            firmsWithApplications: prefs.firmsWithApplications, desksWithRankings: prefs.desksWithRankings,
+            contracts: p.contracts.count, offers: outcome.offers, variants: variants,
+            emptySeatsWithoutCap: emptyWithoutCap)
     }
 
-    /// Channels for one pool firm (DOMAIN.md section 8): each open market the matched company
+    /// Channels for one pool firm (docs/MATCHING.md, "Channels"): each open market the matched company
     /// sells through and that serves a market the company covers (the firm's best such market
     /// by potential), else that serves a market the firm already exports to (its largest such
     /// market); and the cross-border malls for consumer industries.
