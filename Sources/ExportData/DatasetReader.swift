@@ -44,6 +44,8 @@ public final class DatasetReader {
     private var firms = UInt64Map()
     /// Accepted companies and the capacities of their desks.
     private var companyDesks: [String: [Industry: Int]] = [:]
+    /// Accepted companies and the markets they cover (sorted market indices).
+    private var companyMarkets: [String: [UInt8]] = [:]
 
     public init(
         directory: String, encoding: TextEncoding? = nil, limits: CSVLimits = CSVLimits(),
@@ -486,7 +488,11 @@ public final class DatasetReader {
     private func readCompanies() -> [TradingCompany] {
         var out: [TradingCompany] = []
         var desksByCompany: [String: [Industry: Int]] = [:]
-        defer { companyDesks = desksByCompany }
+        var marketsByCompany: [String: [UInt8]] = [:]
+        defer {
+            companyDesks = desksByCompany
+            companyMarkets = marketsByCompany
+        }
         var lines: [String: Int] = [:]
         let l = lookups
         scan(
@@ -559,6 +565,7 @@ public final class DatasetReader {
                 var capacities: [Industry: Int] = [:]
                 for d in desks { capacities[d.industry] = d.capacity }
                 desksByCompany[id] = capacities
+                marketsByCompany[id] = markets.sorted()
                 out.append(
                     TradingCompany(
                         id: id, name: name, desks: desks, markets: markets.sorted(), channels: channels,
@@ -731,39 +738,64 @@ public final class DatasetReader {
         }
         var rows: [Application] = []
         var lists: [String: [RankedRow]] = [:]
-        var pairs: [String: Int] = [:]
+        // Contracts seen: "firm/company/MARKET", or "firm/company/" for the best covered market.
+        var contracts: [String: Int] = [:]
+        let l = lookups
+        let markets = self.markets
         let firms = self.firms
         let companyDesks = self.companyDesks
+        let companyMarkets = self.companyMarkets
         let deferred = scan(
-            .applications, required: ["firm_id", "company_id", "rank"], optional: [], deferRejections: true
+            .applications, required: ["firm_id", "company_id", "rank"], optional: ["target_market"],
+            deferRejections: true
         ) { col in
             let k_firm_id = col("firm_id")
             let k_company_id = col("company_id")
             let k_rank = col("rank")
+            let k_target_market = col("target_market")
             return { p in
                 let firm = Self.knownFirm(&p, k_firm_id, firms)
                 let company = Self.identifier(&p, k_company_id)
                 if p.ok && companyDesks[company] == nil { p.fail(k_company_id, "unknown company \(company)") }
                 let rank = p.count(k_rank, max: 10_000)
                 if p.ok && rank < 1 { p.fail(k_rank, "must be at least 1") }
+                // Empty: the firm's best market among those the company covers.
+                let market = p.isEmpty(k_target_market) ? nil : p.code(k_target_market, l.market, what: "market")
                 guard p.ok, let (id, industry) = firm else { return }
                 if companyDesks[company]?[industry] == nil {
                     p.fail(k_company_id, "company \(company) has no \(industry.rawValue) desk for firm \(id)")
                     return
                 }
-                let pair = "\(id)/\(company)"
-                if let first = pairs[pair] {
-                    p.fail(k_company_id, "firm \(id) ranks company \(company) twice (first on line \(first))")
+                // A company that lists no markets covers every market.
+                if let market, let covered = companyMarkets[company], !covered.isEmpty, !covered.contains(market) {
+                    let list = Self.shortList(covered.map { markets[$0].code }.sorted())
+                    p.fail(
+                        k_target_market, "company \(company) does not cover \(markets[market].code) (it covers \(list))"
+                    )
                     return
                 }
-                pairs[pair] = p.record.line
+                let contract = "\(id)/\(company)/" + (market.map { markets[$0].code } ?? "")
+                if let first = contracts[contract] {
+                    let what =
+                        market.map { "offers company \(company) \(markets[$0].code) twice" }
+                        ?? "names company \(company) twice without a target market"
+                    p.fail(k_company_id, "duplicate contract: firm \(id) \(what) (first on line \(first))")
+                    return
+                }
+                contracts[contract] = p.record.line
                 lists["\(id)", default: []].append(RankedRow(rank: Int(rank), line: p.record.line, index: rows.count))
-                rows.append(Application(firm: id, company: company, rank: Int(rank)))
+                rows.append(Application(firm: id, company: company, rank: Int(rank), targetMarket: market))
             }
         }
         let (kept, rejected) = checkRanks(lists, file: .applications) { "firm \($0)" }
         settle(.applications, deferred: deferred, late: rejected)
         return rows.indices.filter(kept.contains).map { rows[$0] }
+    }
+
+    /// Codes for a message: all of them up to eight, else the first six and how many more.
+    static func shortList(_ codes: [String]) -> String {
+        codes.count <= 8
+            ? codes.joined(separator: ", ") : codes.prefix(6).joined(separator: ", ") + " and \(codes.count - 6) more"
     }
 
     private func readDeskRankings() -> [DeskRanking] {

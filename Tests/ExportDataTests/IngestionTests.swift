@@ -232,7 +232,7 @@ struct IngestionTests {
                 "6: rank: duplicate rank 1 for firm 220-81-62517",
                 "7: company_id: unknown company TC9",
                 "8: company_id: company TC1 has no MACHINERY desk for firm 101-81-09147",
-                "9: company_id: firm 124-81-00998 ranks company TC1 twice (first on line 2)",
+                "9: company_id: duplicate contract: firm 124-81-00998 names company TC1 twice without a target market (first on line 2)",
             ])
         #expect(ds.applications.count == 3)
         #expect(
@@ -246,6 +246,66 @@ struct IngestionTests {
             let r = reader.report(f)!
             #expect(r.accepted + r.rejected == r.rowsRead)
         }
+    }
+
+    @Test func applicationsNameContractsWithTargetMarketsTheCompanyCovers() throws {
+        let d = ScratchDir()
+        d.minimal(firms: [
+            "124-81-00998,A,SEOUL,SMALL,ELECTRONICS,COMPONENTS,1000,200,100",
+            "220-81-62517,B,SEOUL,SMALL,ELECTRONICS,COMPONENTS,1000,200,100",
+            "101-81-09147,C,SEOUL,SMALL,ELECTRONICS,COMPONENTS,1000,200,100",
+        ])
+        d.write(
+            "trading_companies.csv",
+            """
+            company_id,name,desks,markets,channels,success_rate
+            TC1,One,ELECTRONICS:5,US;VN,,0.5
+            TC2,Two,ELECTRONICS:5,US;JP;CN,,0.5
+            TC3,Three,ELECTRONICS:5,DE;FR;GB;IT;NL;ES;PL;TR;US;CA,,0.5
+
+            """)
+        d.write(
+            "applications.csv",
+            """
+            firm_id,company_id,rank,target_market
+            124-81-00998,TC1,1,US
+            124-81-00998,TC1,2, vn
+            124-81-00998,TC2,3,
+            124-81-00998,TC1,4,us
+            124-81-00998,TC2,4,
+            124-81-00998,TC2,4,VN
+            124-81-00998,TC2,4,CN
+            220-81-62517,TC1,1,VNM
+            220-81-62517,TC3,1,VN
+            220-81-62517,TC3,2,DE
+            220-81-62517,TC3,3,FR
+            101-81-09147,TC1,1,
+            101-81-09147,TC1,2,US
+            101-81-09147,TC2,2,JP
+
+            """)
+        let (ds, rej, reader) = d.load()
+        #expect(
+            reasons(rej, "applications.csv") == [
+                "5: company_id: duplicate contract: firm 124-81-00998 offers company TC1 US twice (first on line 2)",
+                "6: company_id: duplicate contract: firm 124-81-00998 names company TC2 twice without a target market (first on line 4)",
+                "7: target_market: company TC2 does not cover VN (it covers CN, JP, US)",
+                "9: target_market: unknown market 'VNM' (did you mean VN?)",
+                "10: target_market: company TC3 does not cover VN (it covers CA, DE, ES, FR, GB, IT and 4 more)",
+                "11: rank: rank 2 for firm 220-81-62517, but rank 1 is missing",
+                "12: rank: rank 3 for firm 220-81-62517, but rank 1 is missing",
+                "15: rank: duplicate rank 2 for firm 101-81-09147",
+            ])
+        let code = { (m: UInt8?) in m.map { ds.markets[$0].code } ?? "-" }
+        #expect(
+            ds.applications.map { "\($0.firm) \($0.company) \($0.rank) \(code($0.targetMarket))" } == [
+                "124-81-00998 TC1 1 US", "124-81-00998 TC1 2 VN", "124-81-00998 TC2 3 -", "124-81-00998 TC2 4 CN",
+                "101-81-09147 TC1 1 -", "101-81-09147 TC1 2 US",
+            ])
+        let r = try #require(reader.report(.applications))
+        #expect(r.rowsRead == 14 && r.accepted == 6 && r.rejected == 8)
+        #expect(r.accepted + r.rejected == r.rowsRead)
+        #expect(r.warnings.isEmpty)
     }
 
     @Test func csvEdgeCasesBOMCRLFQuotesAndEmbeddedNewlines() {
