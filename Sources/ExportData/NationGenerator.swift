@@ -123,22 +123,25 @@ public struct NationGenerator {
         median * exp(sigma * normal(&rng))
     }
 
-    /// Market weights for exporters (toward China, the US, ASEAN and Japan).
+    /// Market weights for exporters: how often a market is drawn as one of a firm's destinations
+    /// (the first drawn takes the largest share of its exports). Tuned so that, as for Korean
+    /// SMEs, China and the US are the two largest destinations by value, Vietnam and Japan
+    /// follow, and roughly 29% of export value goes to emerging markets.
     static func marketWeights(_ markets: MarketTable) -> [Int] {
         markets.markets.map { m in
             switch m.code {
-            case "CN": return 250
-            case "US": return 180
-            case "JP": return 100
+            case "CN": return 280
+            case "US": return 190
             case "VN": return 90
-            case "HK": return 40
+            case "JP": return 95
+            case "HK": return 45
+            case "IN": return 22
             default:
                 switch m.bloc {
-                case .ASEAN: return 25
+                case .ASEAN: return 13
                 case .EUROPE: return 14
-                case .MENA: return 10
-                case .LATAM: return 8
-                case .INDIA: return 30
+                case .MENA: return 6
+                case .LATAM: return 5
                 default: return 8
                 }
             }
@@ -196,12 +199,15 @@ public struct NationGenerator {
                 exportPrev =
                     rng.chance(0.1)
                     ? 0 : max(0, Int64(Double(exportUSDk) * Self.logNormal(&rng, median: 0.9, sigma: 0.3)))
-                let n = 1 + rng.below(exportUSDk > 1_000 ? 4 : 2)
+                // Larger exporters ship to more markets, and less of it to their first one.
+                let n =
+                    exportUSDk < 1_000 ? 1 + rng.below(2) : exportUSDk < 10_000 ? 2 + rng.below(4) : 4 + rng.below(7)
+                let (lead, spread) = n <= 2 ? (0.4, 0.5) : (0.25, 0.45)
                 var remaining = exportUSDk
                 for k in 0..<n {
                     let m = UInt8(rng.pick(cumulative: marketCum))
                     if exportMarkets.contains(where: { $0.market == m }) { continue }
-                    let share = k == n - 1 ? remaining : Int64(Double(remaining) * (0.4 + 0.5 * rng.unit()))
+                    let share = k == n - 1 ? remaining : Int64(Double(remaining) * (lead + spread * rng.unit()))
                     if k == 0 { mainMarket = m }
                     exportMarkets.append(MarketExport(market: m, usdK: share))
                     remaining -= share

@@ -64,6 +64,25 @@ struct GeneratorTests {
                 && ds.firms.contains { $0.name.unicodeScalars.contains { $0.value >= 0xAC00 } })
     }
 
+    @Test func exportValueGoesMostlyToChinaAndTheUSAndAboutAThirdToEmergingMarkets() throws {
+        // The demo's nation: a heavy-tailed export size makes a few large exporters weigh in
+        // every market's share, so the check uses a full-size nation rather than a small one.
+        let d = ScratchDir()
+        _ = try NationGenerator(firms: 100_000, seed: 2016).write(to: d.path)
+        let ds = d.load().dataset
+        var value = [Int64](repeating: 0, count: ds.markets.count)
+        for f in ds.firms { for e in f.exportMarkets { value[Int(e.market)] += e.usdK } }
+        let total = Double(value.reduce(0, +))
+        let emerging =
+            Double(
+                ds.markets.markets.indices.filter { ds.markets.markets[$0].emerging }.map { value[$0] }
+                    .reduce(0, +)) / total
+        #expect(emerging >= 0.25 && emerging <= 0.34, "emerging share of export value \(emerging)")
+        let top = value.indices.sorted { value[$0] > value[$1] }.prefix(4).map { ds.markets.markets[$0].code }
+        #expect(Array(top.prefix(2)) == ["CN", "US"], "\(top)")
+        #expect(top.contains("VN"), "\(top)")
+    }
+
     @Test(arguments: [5 as UInt64, 6])
     func dirtyDatasetsAreRejectedExactlyWhereTheManifestSays(seed: UInt64) throws {
         let d = ScratchDir()
