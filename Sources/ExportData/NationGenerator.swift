@@ -8,12 +8,12 @@ import ExportDomain
 /// docs/DATASETS.md ("The synthetic nation") gives every distribution and share, and why.
 ///
 /// Firms: offices weighted by provincial export shares; about 9% of firms export, with a
-/// log-normal export size (median USD 148k, sigma 2.0) so about 83% of exporters ship under USD
-/// 1M and the average is about USD 1.1M; destinations weighted so that China and the US take the
-/// most export value, Vietnam and Japan follow, and about 29% of the value goes to emerging
-/// markets (larger exporters ship to more markets); mid-sized firms about 3%, some above 1
-/// trillion KRW revenue; recommendations, R&D successes, procurement and home-shopping flags at
-/// plausible rates. 216 trading companies with 1 to 4 desks each; a few hundred institutions;
+/// log-normal export size (median USD 148k, mid-sized firms USD 1.5M, sigma 2.0) so about 80%
+/// of exporters ship under USD 1M and the average is about USD 1.8M; destinations weighted so
+/// that China and the US take the most export value, Vietnam and Japan follow, and about 29% of
+/// the value goes to emerging markets (larger exporters ship to more markets); mid-sized firms
+/// about 3%, some above 1 trillion KRW revenue; recommendations, R&D successes, procurement and
+/// home-shopping flags at plausible rates. 216 trading companies with 1 to 4 desks each; a few hundred institutions;
 /// yearly targets per office; 26 two-week periods of export records for exporters. Valid check
 /// digits throughout.
 ///
