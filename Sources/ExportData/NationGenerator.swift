@@ -5,19 +5,33 @@ import ExportDomain
 #endif
 
 /// `exportctl generate`: a synthetic national dataset, the same bytes for the same seed.
+/// docs/DATASETS.md ("The synthetic nation") gives every distribution and share, and why.
 ///
-/// Realism (DOMAIN.md): offices weighted by provincial export shares; about 9% of firms export,
-/// with a log-normal export size (median USD 148k, sigma 2.0) so about 83% of exporters ship
-/// under USD 1M and the average is about USD 1.1M; markets weighted toward China, the US,
-/// ASEAN and Japan; mid-sized firms about 3%, some above 1 trillion KRW revenue;
-/// recommendations, R&D successes, procurement and home-shopping flags at plausible rates; 216
-/// trading companies with 1 to 4 desks each; a few hundred institutions; yearly targets per
-/// office; 26 two-week periods of export records for exporters. Valid check digits throughout.
+/// Firms: offices weighted by provincial export shares; about 9% of firms export, with a
+/// log-normal export size (median USD 148k, mid-sized firms USD 1.5M, sigma 2.0) so about 80%
+/// of exporters ship under USD 1M and the average is about USD 1.8M; destinations weighted so
+/// that China and the US take the most export value, Vietnam and Japan follow, and about 29% of
+/// the value goes to emerging markets (larger exporters ship to more markets); mid-sized firms
+/// about 3%, some above 1 trillion KRW revenue; recommendations, R&D successes, procurement and
+/// home-shopping flags at plausible rates. 216 trading companies with 1 to 4 desks each; a few hundred institutions;
+/// yearly targets per office; 26 two-week periods of export records for exporters. Valid check
+/// digits throughout.
+///
+/// Private lists, drawn once the national pool is known (the accepted firms are evaluated chunk
+/// by chunk and merged, as a run does): about 80% of desks rank the pool firms of their industry
+/// by their own taste (their view of each firm's readiness, how much of its potential lies in
+/// their markets, a leaning of their own, noise) and refuse their bottom 10-35%
+/// (`desk_rankings.csv`); about 65% of pool firms list 2 to 6 companies they know, with up to
+/// two target markets each, ranked by their own utility, 15% of them naming companies only
+/// (`applications.csv`).
 ///
 /// With `dirtyShare` > 0, that share of rows is broken in realistic ways (bad check digits,
 /// typos in codes, broken quoting, CP949 text in a UTF-8 file, duplicates, impossible amounts,
-/// periods outside the year, bad desks), and `dirty_manifest.csv` lists every row validation
-/// must reject, with its column (cascades included: export rows of a rejected firm).
+/// periods outside the year, bad desks; in the lists unknown companies, firms and market codes,
+/// markets a company does not cover, firms of another industry, duplicate contracts and firms,
+/// skipped ranks), and `dirty_manifest.csv` lists every row validation must reject, with its
+/// column (cascades included: export rows of a rejected firm, the later ranks of a list after a
+/// missing rank).
 public struct NationGenerator {
     public var firms: Int
     public var seed: UInt64
@@ -39,6 +53,16 @@ public struct NationGenerator {
         public var companies = 0
         public var institutions = 0
         public var exportRecords = 0
+        /// Firms in the national pool the lists were drawn from.
+        public var poolFirms = 0
+        /// Rows of applications.csv, and the pool firms they come from.
+        public var applicationRows = 0
+        public var applyingFirms = 0
+        /// Rows of desk_rankings.csv, the desks that wrote them, and all desks of accepted
+        /// companies.
+        public var deskRankingRows = 0
+        public var rankingDesks = 0
+        public var desks = 0
         public var brokenRows = 0
     }
 
@@ -56,11 +80,15 @@ public struct NationGenerator {
         var s = Summary()
         var expected: [Expected] = []
         let markets = MarketTable.builtin
-        let firmsOut = try generateFirms(directory, &rng, markets, &s, &expected)
-        try generateCompanies(directory, &rng, markets, &s, &expected)
+        let (firmsOut, pool) = try generateFirms(directory, &rng, markets, &s, &expected)
+        let companiesOut = try generateCompanies(directory, &rng, markets, &s, &expected)
         try generateInstitutions(directory, &rng, &s)
         try generateTargets(directory, firmsOut, &rng, &expected)
         try generateExports(directory, firmsOut, &rng, &s, &expected)
+        // The private lists come from a stream of their own, so that they can change without
+        // changing the other files.
+        var lists = SeededRandom(seed: seed ^ 0x6C69_7374_735F_7631)
+        try generateLists(directory, pool: pool, companies: companiesOut, markets, &lists, &s, &expected)
         try writeConfig(directory)
         if dirtyShare > 0 {
             let w = try CSVWriter(path: directory + "/dirty_manifest.csv")
@@ -123,22 +151,25 @@ public struct NationGenerator {
         median * exp(sigma * normal(&rng))
     }
 
-    /// Market weights for exporters (toward China, the US, ASEAN and Japan).
+    /// Market weights for exporters: how often a market is drawn as one of a firm's destinations
+    /// (the first drawn takes the largest share of its exports). Tuned so that, as for Korean
+    /// SMEs, China and the US are the two largest destinations by value, Vietnam and Japan
+    /// follow, and roughly 29% of export value goes to emerging markets.
     static func marketWeights(_ markets: MarketTable) -> [Int] {
         markets.markets.map { m in
             switch m.code {
-            case "CN": return 250
-            case "US": return 180
-            case "JP": return 100
+            case "CN": return 280
+            case "US": return 190
             case "VN": return 90
-            case "HK": return 40
+            case "JP": return 95
+            case "HK": return 45
+            case "IN": return 22
             default:
                 switch m.bloc {
-                case .ASEAN: return 25
+                case .ASEAN: return 13
                 case .EUROPE: return 14
-                case .MENA: return 10
-                case .LATAM: return 8
-                case .INDIA: return 30
+                case .MENA: return 6
+                case .LATAM: return 5
                 default: return 8
                 }
             }
@@ -154,10 +185,12 @@ public struct NationGenerator {
         return BusinessNumber.completing(UInt64(tax) * 1_000_000 + UInt64(kind) * 10_000 + UInt64(serial % 10_000))
     }
 
+    /// Writes firms.csv. Returns what later files need of each firm, and the national pool of
+    /// the accepted rows as the evaluation would build it.
     private func generateFirms(
         _ dir: String, _ rng: inout SeededRandom, _ markets: MarketTable, _ s: inout Summary,
         _ expected: inout [Expected]
-    ) throws(FileProblem) -> [GeneratedFirm] {
+    ) throws(FileProblem) -> ([GeneratedFirm], [PoolCandidate]) {
         let w = try CSVWriter(path: dir + "/firms.csv")
         try w.row(DatasetReader.firmRequired + DatasetReader.firmOptional)
         let offices = Office.allCases
@@ -169,6 +202,18 @@ public struct NationGenerator {
         out.reserveCapacity(firms)
         var line = 1
         var acceptedIndices: [Int] = []
+        // The pool, as the evaluation builds it: accepted rows evaluated chunk by chunk, each
+        // chunk's ranked list merged into the running pool, so only one chunk of firms is kept.
+        // Only eligible firms can enter the pool, so only they are kept for evaluation.
+        let evaluator = Evaluator(markets: markets, configuration: configuration)
+        var chunk: [Firm] = []
+        chunk.reserveCapacity(configuration.chunkSize)
+        var pool: [PoolCandidate] = []
+        func evaluateChunk() {
+            let result = evaluator.evaluate(chunk, records: [])
+            pool = CandidatePool.merge([pool, result.pool], n: configuration.poolSize)
+            chunk.removeAll(keepingCapacity: true)
+        }
         for i in 0..<firms {
             let id = Self.businessNumber(i)
             let region = offices[rng.pick(cumulative: officeCum)]
@@ -196,12 +241,15 @@ public struct NationGenerator {
                 exportPrev =
                     rng.chance(0.1)
                     ? 0 : max(0, Int64(Double(exportUSDk) * Self.logNormal(&rng, median: 0.9, sigma: 0.3)))
-                let n = 1 + rng.below(exportUSDk > 1_000 ? 4 : 2)
+                // Larger exporters ship to more markets, and less of it to their first one.
+                let n =
+                    exportUSDk < 1_000 ? 1 + rng.below(2) : exportUSDk < 10_000 ? 2 + rng.below(4) : 4 + rng.below(7)
+                let (lead, spread) = n <= 2 ? (0.4, 0.5) : (0.25, 0.45)
                 var remaining = exportUSDk
                 for k in 0..<n {
                     let m = UInt8(rng.pick(cumulative: marketCum))
                     if exportMarkets.contains(where: { $0.market == m }) { continue }
-                    let share = k == n - 1 ? remaining : Int64(Double(remaining) * (0.4 + 0.5 * rng.unit()))
+                    let share = k == n - 1 ? remaining : Int64(Double(remaining) * (lead + spread * rng.unit()))
                     if k == 0 { mainMarket = m }
                     exportMarkets.append(MarketExport(market: m, usdK: share))
                     remaining -= share
@@ -310,6 +358,18 @@ public struct NationGenerator {
                 expected.append(Expected(file: "firms.csv", line: line, column: broken.column, kind: broken.kind))
             } else {
                 acceptedIndices.append(out.count)
+                // The value the reader makes of this row.
+                let firm = Firm(
+                    id: id, name: name, region: region, sizeClass: size, industry: industry, role: role,
+                    revenueKRWm: revenue, exportUSDk: exportUSDk, exportPrevUSDk: exportPrev, employees: employees,
+                    hsChapters: hs, exportMarkets: exportMarkets, certifications: certs.reduce(0) { $0 | $1.bit },
+                    rndSuccess: rnd, procurementExcellent: procurement, homeShoppingBestseller: homeShopping,
+                    onlineChannels: channels.reduce(0) { $0 | $1.bit },
+                    recommendedBy: recommenders.reduce(0) { $0 | $1.bit }, debtRatioPct: debt, patents: patents)
+                if CandidatePool.isEligible(firm) {
+                    chunk.append(firm)
+                    if chunk.count == configuration.chunkSize { evaluateChunk() }
+                }
             }
             out.append(
                 GeneratedFirm(
@@ -330,7 +390,8 @@ public struct NationGenerator {
             }
         }
         try w.flush()
-        return out
+        if !chunk.isEmpty { evaluateChunk() }
+        return (out, pool)
     }
 
     /// A plausible typo of a code: two letters swapped or one dropped.
@@ -369,15 +430,27 @@ public struct NationGenerator {
 
     // MARK: - Companies, institutions, targets
 
+    /// What the private lists need to know about each generated company.
+    struct GeneratedCompany {
+        var id: String
+        var desks: [Desk]
+        /// Sorted market indices.
+        var markets: [UInt8]
+        var successPermille: Int
+        /// False when its row was broken on purpose (validation rejects it).
+        var accepted: Bool
+    }
+
     private func generateCompanies(
         _ dir: String, _ rng: inout SeededRandom, _ markets: MarketTable, _ s: inout Summary,
         _ expected: inout [Expected]
-    ) throws(FileProblem) {
+    ) throws(FileProblem) -> [GeneratedCompany] {
         let w = try CSVWriter(path: dir + "/trading_companies.csv")
         try w.row(["company_id", "name", "desks", "markets", "channels", "success_rate"])
         let industryCum = cumulative(Self.industryWeights)
         let marketCum = cumulative(Self.marketWeights(markets))
         let blocs = Bloc.allCases
+        var out: [GeneratedCompany] = []
         for i in 0..<companies {
             let id = "TC\(1000 + i)"
             let name =
@@ -412,7 +485,8 @@ public struct NationGenerator {
             let channels = [Channel.AMAZON, .EBAY, .TAOBAO, .RAKUTEN, .QOO10].filter { _ in rng.chance(0.2) }
             let success = 200 + rng.below(700)
             var deskText = desks.map { "\($0.industry.rawValue):\($0.capacity)" }.joined(separator: ";")
-            if dirtyShare > 0 && rng.chance(dirtyShare) {
+            let broken = dirtyShare > 0 && rng.chance(dirtyShare)
+            if broken {
                 if rng.chance(0.5) {
                     deskText = "SHIPBUILDING:\(5 + rng.below(10));" + deskText
                     expected.append(
@@ -438,8 +512,12 @@ public struct NationGenerator {
             w.field(Permille.decimal(success))
             try w.endRow()
             s.companies += 1
+            out.append(
+                GeneratedCompany(
+                    id: id, desks: desks, markets: covered.sorted(), successPermille: success, accepted: !broken))
         }
         try w.flush()
+        return out
     }
 
     private func generateInstitutions(_ dir: String, _ rng: inout SeededRandom, _ s: inout Summary) throws(FileProblem)

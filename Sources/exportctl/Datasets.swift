@@ -10,9 +10,10 @@ struct Generate: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Write a synthetic national dataset (deterministic for a seed).",
         discussion: """
-            Writes firms.csv, trading_companies.csv, institutions.csv, targets.csv, exports.csv and
-            config.toml into --out. With --dirty P, a share P of rows is broken in realistic ways and
-            dirty_manifest.csv lists every row validation must reject.
+            Writes firms.csv, trading_companies.csv, institutions.csv, targets.csv, exports.csv,
+            applications.csv, desk_rankings.csv and config.toml into --out. With --dirty P, a share P
+            of rows is broken in realistic ways and dirty_manifest.csv lists every row validation
+            must reject.
             """
     )
 
@@ -39,6 +40,9 @@ struct Generate: ParsableCommand {
         let secs = monotonicSeconds() - start
         print(
             "wrote \(out): \(s.firms) firms (\(s.exporters) exporting), \(s.companies) trading companies, \(s.institutions) institutions, \(s.exportRecords) export records in \(rounded(secs, 2)) s"
+        )
+        print(
+            "private lists: \(s.applicationRows) applications from \(s.applyingFirms) of \(s.poolFirms) pool firms, \(s.deskRankingRows) desk rankings from \(s.rankingDesks) of \(s.desks) desks"
         )
         if dirty > 0 { print("broke \(s.brokenRows) rows; expected rejections in \(out)/dirty_manifest.csv") }
     }
