@@ -18,12 +18,15 @@ public struct MatchBenchmark {
     public var directory: String
     public var repeats: Int
     public var python: String?
+    /// Leave both sides' own lists out: every list computed, uncapped (the heaviest case).
+    public var computedOnly: Bool
 
-    public init(firms: Int, directory: String, repeats: Int = 3, python: String? = nil) {
+    public init(firms: Int, directory: String, repeats: Int = 3, python: String? = nil, computedOnly: Bool = false) {
         self.firms = firms
         self.directory = directory
         self.repeats = repeats
         self.python = python
+        self.computedOnly = computedOnly
     }
 
     public struct Figures: Sendable {
@@ -76,7 +79,8 @@ public struct MatchBenchmark {
         let national = ChunkResult.merge(results, poolSize: config.poolSize)
         let tables = RunTables(
             configuration: config, markets: ds.markets, companies: ds.companies, institutions: ds.institutions,
-            targets: ds.targets, applications: ds.applications, deskRankings: ds.deskRankings)
+            targets: ds.targets, applications: computedOnly ? [] : ds.applications,
+            deskRankings: computedOnly ? [] : ds.deskRankings)
         let inputs = RunHandlers.ecosystemInputs(national: national, tables: tables)
         let engine = EcosystemEngine(markets: ds.markets, configuration: config)
         var f = Figures()
@@ -153,9 +157,15 @@ public struct MatchBenchmark {
         let output = directory + "/.hr-output"
         try writeText(input, json)
         unlink(output)
-        let p = try ChildProcess(
-            executable: python, arguments: ["-c", Self.pythonReference, input], stdoutPath: output,
-            stderrPath: directory + "/.hr-stderr")
+        let p: ChildProcess
+        do {
+            p = try ChildProcess(
+                executable: python, arguments: ["-c", Self.pythonReference, input], stdoutPath: output,
+                stderrPath: directory + "/.hr-stderr")
+        } catch {
+            f.pythonProblem = "\(error)"
+            return
+        }
         let status = p.wait()
         guard status == 0, let text = try? readText(output) else {
             let err = (try? readText(directory + "/.hr-stderr")) ?? ""

@@ -246,9 +246,15 @@ struct MatchBench: ParsableCommand {
     @Option(help: "Python interpreter with the matching package (default: .venv/bin/python, else python3).")
     var python: String?
 
+    @Flag(
+        help: "Leave out applications.csv and desk_rankings.csv: every list computed and uncapped (the heaviest case).")
+    var computedOnly = false
+
     func run() throws {
         let py = python ?? (FileManager.default.isExecutableFile(atPath: ".venv/bin/python") ? ".venv/bin/python" : nil)
-        let f = try MatchBenchmark(firms: firms, directory: dir, repeats: repeats, python: py).run()
+        let f = try MatchBenchmark(
+            firms: firms, directory: dir, repeats: repeats, python: py, computedOnly: computedOnly
+        ).run()
         let q = Permille.decimal(f.quotaPermille)
         print(
             "pool \(f.pool) firms in \(f.ecosystems) ecosystems; \(f.desks) desks, \(f.seats) seats; reserve \(f.reserved) seats (q = \(q), \(f.rule.rawValue))"
