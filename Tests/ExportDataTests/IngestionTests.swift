@@ -456,6 +456,24 @@ struct IngestionTests {
         #expect(reader.report(.config)!.warnings == ["line 7: unknown key colour ignored"])
     }
 
+    @Test func reserveRuleAndListCapKeys() {
+        let d = ScratchDir()
+        d.minimal()
+        d.write("config.toml", "emerging_reserve = \"hard\"\npreference_list_length = 12\n")
+        var (ds, rej, _) = d.load()
+        #expect(rej.isEmpty && ds.configuration.emergingReserve == .hard && ds.configuration.preferenceListLength == 12)
+        d.write("config.toml", "emerging_reserve = \"strict\"\npreference_list_length = -1\n")
+        (ds, rej, _) = d.load()
+        #expect(ds.configuration.emergingReserve == .soft && ds.configuration.preferenceListLength == 0)
+        #expect(
+            rej.map(\.description) == [
+                "config.toml:1: emerging_reserve: '\"strict\"' is not a reserve rule: \"soft\" (a reserved seat no emerging contract claims goes to the best other contract) or \"hard\" (it stays empty)",
+                "config.toml:2: preference_list_length: preference_list_length must be 0 (no cap) or a positive number of contracts",
+            ])
+        // The defaults: soft, no cap.
+        #expect(ProgramConfiguration().emergingReserve == .soft && ProgramConfiguration().preferenceListLength == 0)
+    }
+
     @Test func marketsFileReplacesTheBuiltInTable() {
         let d = ScratchDir()
         d.minimal(firms: ["124-81-00998,A,SEOUL,SMALL,ELECTRONICS,COMPONENTS,1000,200,100"])

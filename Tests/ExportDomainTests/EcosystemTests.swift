@@ -224,6 +224,25 @@ struct EcosystemTests {
         for s in r.newExportSources { #expect(s.markets.count == c.topMarkets) }
     }
 
+    @Test(arguments: [EmergingReserveRule.soft, .hard])
+    func aListCapCutsComputedListsAndSaysWhatItCost(rule: EmergingReserveRule) {
+        var gen = RandomEcosystem(seed: 41, industry: .MACHINERY)
+        let input = gen.input(firms: 400, companies: 30, maxCapacity: 12)
+        var c = ProgramConfiguration()
+        c.emergingReserve = rule
+        let uncapped = EcosystemEngine(markets: markets, configuration: c).run(input)
+        #expect(uncapped.emptySeatsWithoutCap == nil)
+        c.preferenceListLength = 2
+        let capped = EcosystemEngine(markets: markets, configuration: c).run(input)
+        // The seats the configured rule leaves empty on uncut lists, as the uncut run found them.
+        #expect(capped.emptySeatsWithoutCap == uncapped.seats - uncapped.matches.count)
+        #expect(capped.matches.count < uncapped.matches.count, "a cap of 2 must cost seats here")
+        #expect(capped.matches.allSatisfy { $0.firmChoice <= 2 })
+        // The configured rule's column is the one the matches come from.
+        let configured = capped.variants.first { $0.rule.rawValue == rule.rawValue }!
+        #expect(configured.matched == capped.matches.count)
+    }
+
     /// The objective of docs/MATCHING.md, computed again from the firms.
     struct Objective {
         let model: PotentialModel
