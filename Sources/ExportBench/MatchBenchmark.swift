@@ -215,8 +215,7 @@ extension MatchBenchmark.Figures {
         emergingMatched = results.reduce(0) { $0 + $1.matches.filter(\.emerging).count }
         unfilled = [:]
         for d in desks { if let r = d.unfilledReason { unfilled[r, default: 0] += 1 } }
-        variants = results.first?.variants ?? []
-        for r in results.dropFirst() { variants = zip(variants, r.variants).map { $0.adding($1) } }
+        variants = MatchingVariant.national(results)
         consortia = results.reduce(0) { $0 + $1.consortia.count }
         channels = results.reduce(0) { $0 + $1.channels.count }
     }

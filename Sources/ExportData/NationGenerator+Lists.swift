@@ -147,7 +147,7 @@ extension NationGenerator {
                 }
                 // Dirty: a desk's list is one spreadsheet, where one bad row stops the list (every
                 // later rank is rejected), so lists rather than rows are broken: at most once each.
-                var copyAfter: Int?
+                var copies = Set<Int>()
                 if dirtyShare > 0 && rng.chance(min(0.5, Self.brokenDeskListsPerDirtyShare * dirtyShare)) {
                     let r = rng.below(rows.count)
                     switch rng.below(4) {
@@ -164,26 +164,13 @@ extension NationGenerator {
                             rows[r].broken = ("firm_id", "firm of another industry")
                         }
                     case 2:
-                        copyAfter = r
+                        copies.insert(r)
                     default:
                         // A skipped rank: this firm and every later one move down.
-                        for k in r..<rows.count {
-                            rows[k].rank += 1
-                            rows[k].fields[3] = "\(rows[k].rank)"
-                        }
+                        Self.skipRank(&rows, from: r, field: 3)
                     }
                 }
-                var written: [WrittenRow] = []
-                for (k, row) in rows.enumerated() {
-                    line += 1
-                    try write(row, w)
-                    written.append((line, row.rank, row.broken))
-                    if copyAfter == k {
-                        line += 1
-                        try write(row, w)
-                        written.append((line, row.rank, ("firm_id", "duplicate firm")))
-                    }
-                }
+                let written = try write(rows, repeating: copies, as: ("firm_id", "duplicate firm"), w, line: &line)
                 s.deskRankingRows += written.count
                 Self.expectRanks(written, file: file, into: &expected)
             }
@@ -291,24 +278,11 @@ extension NationGenerator {
                         if rows[r].broken == nil { copies.insert(r) }
                     default:
                         // A skipped rank: this contract and every later one move down.
-                        for k in r..<rows.count {
-                            rows[k].rank += 1
-                            rows[k].fields[2] = "\(rows[k].rank)"
-                        }
+                        Self.skipRank(&rows, from: r, field: 2)
                     }
                 }
             }
-            var written: [WrittenRow] = []
-            for (k, row) in rows.enumerated() {
-                line += 1
-                try write(row, w)
-                written.append((line, row.rank, row.broken))
-                if copies.contains(k) {
-                    line += 1
-                    try write(row, w)
-                    written.append((line, row.rank, ("company_id", "duplicate contract")))
-                }
-            }
+            let written = try write(rows, repeating: copies, as: ("company_id", "duplicate contract"), w, line: &line)
             s.applicationRows += written.count
             Self.expectRanks(written, file: file, into: &expected)
         }
@@ -323,6 +297,35 @@ extension NationGenerator {
         let mean = v.reduce(0, +) / Double(v.count)
         let variance = v.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(v.count)
         return (mean, max(variance.squareRoot(), 1e-9))
+    }
+
+    /// Rank `r` is skipped: that row and every later one move down one rank (the rank is in
+    /// `fields[field]`).
+    static func skipRank(_ rows: inout [ListRow], from r: Int, field: Int) {
+        for k in r..<rows.count {
+            rows[k].rank += 1
+            rows[k].fields[field] = "\(rows[k].rank)"
+        }
+    }
+
+    /// Writes a list's rows, each of `repeating` twice (the copy rejected as `duplicate`), counting
+    /// lines; returns what was written for the manifest.
+    private func write(
+        _ rows: [ListRow], repeating: Set<Int>, as duplicate: (column: String, kind: String), _ w: CSVWriter,
+        line: inout Int
+    ) throws(FileProblem) -> [WrittenRow] {
+        var written: [WrittenRow] = []
+        for (k, row) in rows.enumerated() {
+            line += 1
+            try write(row, w)
+            written.append((line, row.rank, row.broken))
+            if repeating.contains(k) {
+                line += 1
+                try write(row, w)
+                written.append((line, row.rank, duplicate))
+            }
+        }
+        return written
     }
 
     private func write(_ row: ListRow, _ w: CSVWriter) throws(FileProblem) {

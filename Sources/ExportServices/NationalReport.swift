@@ -62,11 +62,7 @@ public struct NationalReport: Sendable {
         }
         channelCounts = cc
         routeCounts = rc
-        var vs = ecosystems.first?.variants ?? []
-        for e in ecosystems.dropFirst() where e.variants.count == vs.count {
-            vs = zip(vs, e.variants).map { $0.adding($1) }
-        }
-        variants = vs
+        variants = MatchingVariant.national(ecosystems)
     }
 
     public var seats: Int { desks.reduce(0) { $0 + $1.capacity } }

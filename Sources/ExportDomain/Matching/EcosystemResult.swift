@@ -119,6 +119,15 @@ public struct MatchingVariant: Sendable, Equatable {
         return position((matched - 1) / 2) + position(matched / 2)
     }
 
+    /// The national trade-off: every ecosystem's column for each rule, added up.
+    public static func national(_ results: [EcosystemResult]) -> [MatchingVariant] {
+        var sum = results.first?.variants ?? []
+        for r in results.dropFirst() where r.variants.count == sum.count {
+            sum = zip(sum, r.variants).map { $0.adding($1) }
+        }
+        return sum
+    }
+
     /// The sum of two ecosystems' columns for the same rule.
     public func adding(_ o: MatchingVariant) -> MatchingVariant {
         var counts = choiceCounts

@@ -91,11 +91,16 @@ public struct EcosystemPreferences: Sendable {
         }
         let coveredEmerging = covered.map { $0.filter { markets[$0].emerging } }
         coversEmerging = coveredEmerging.map { !$0.isEmpty }
+        var deskIndex: [String: Int] = [:]
+        for (i, d) in desks.enumerated() { deskIndex[d.company.id] = i }
+        var firmIndex: [BusinessNumber: Int] = [:]
+        for (i, c) in firms.enumerated() { firmIndex[c.firm.id] = i }
         let lists = Self.firmLists(
-            input, firms: firms, desks: desks, covered: covered, coveredEmerging: coveredEmerging,
-            potential: potential, markets: markets)
+            input, firms: firms, desks: desks, firmIndex: firmIndex, deskIndex: deskIndex, covered: covered,
+            coveredEmerging: coveredEmerging, potential: potential, markets: markets)
         ownList = lists.own
-        let (ranked, ownRanking) = Self.deskOrders(input, firms: firms, desks: desks)
+        let (ranked, ownRanking) = Self.deskOrders(
+            input, desks: desks.count, firmIndex: firmIndex, deskIndex: deskIndex)
         self.ownRanking = ownRanking
 
         // Each desk's order over the contracts that reach it: (key, firm, position in its list).
@@ -145,13 +150,10 @@ public struct EcosystemPreferences: Sendable {
     /// Every firm's list of (desk, market), best first, and whether it is the firm's own.
     static func firmLists(
         _ input: EcosystemInput, firms: [PoolCandidate], desks: [(company: TradingCompany, capacity: Int)],
-        covered: [[UInt8]], coveredEmerging: [[UInt8]], potential: [Int64], markets: MarketTable
+        firmIndex: [BusinessNumber: Int], deskIndex: [String: Int], covered: [[UInt8]], coveredEmerging: [[UInt8]],
+        potential: [Int64], markets: MarketTable
     ) -> (lists: [[(desk: Int, market: UInt8)]], own: [Bool]) {
         let nm = markets.count
-        var deskIndex: [String: Int] = [:]
-        for (i, d) in desks.enumerated() { deskIndex[d.company.id] = i }
-        var firmIndex: [BusinessNumber: Int] = [:]
-        for (i, c) in firms.enumerated() { firmIndex[c.firm.id] = i }
         var applied = [[Application]](repeating: [], count: firms.count)
         var own = [Bool](repeating: false, count: firms.count)
         for a in input.applications {
@@ -200,14 +202,10 @@ public struct EcosystemPreferences: Sendable {
 
     /// Per desk: its rank of each firm (by firm index) when it has a ranking of its own.
     static func deskOrders(
-        _ input: EcosystemInput, firms: [PoolCandidate], desks: [(company: TradingCompany, capacity: Int)]
+        _ input: EcosystemInput, desks: Int, firmIndex: [BusinessNumber: Int], deskIndex: [String: Int]
     ) -> (ranks: [[Int: Int]], own: [Bool]) {
-        var deskIndex: [String: Int] = [:]
-        for (i, d) in desks.enumerated() { deskIndex[d.company.id] = i }
-        var firmIndex: [BusinessNumber: Int] = [:]
-        for (i, c) in firms.enumerated() { firmIndex[c.firm.id] = i }
-        var ranks = [[Int: Int]](repeating: [:], count: desks.count)
-        var own = [Bool](repeating: false, count: desks.count)
+        var ranks = [[Int: Int]](repeating: [:], count: desks)
+        var own = [Bool](repeating: false, count: desks)
         for r in input.deskRankings where r.industry == input.industry {
             guard let d = deskIndex[r.company] else { continue }
             // The desk has a ranking of its own even when none of its firms made the pool.
