@@ -352,7 +352,10 @@ enum QueueScripts {
         """)
 
     // reserve: moves up to N pending items, trying queues in the given order, into one new batch
-    // for a live worker, with a new token and one lease.
+    // for a live worker, with a new token and one lease. A token is never handed out twice, even
+    // by a Redis restarted from an older snapshot (whose counter went back): it is at least the
+    // clock in ms x 1000, so tokens after a restart are above every token handed out before it
+    // (as long as fewer than 1000 batches a millisecond are reserved, which Redis cannot reach).
     // KEYS: [1] worker registry hash (must exist), [2] the worker's active zset, [3] paused set,
     //       [4] token counter
     // ARGV: [1] prefix, [2] now, [3] worker id, [4] lease ms, [5] max jobs (at most 1000),
@@ -381,6 +384,10 @@ enum QueueScripts {
         end
         if #items == 0 then return {} end
         local tok = redis.call('INCR', KEYS[4])
+        local floor = NOW * 1000
+        if tok < floor then tok = redis.call('INCRBY', KEYS[4], floor - tok) end
+        -- As text: Lua would write a number this large as 1.7e+15 in a key name.
+        tok = string.format('%d', tok)
         redis.call('RPUSH', P .. 'batch:' .. tok, unpack(items))
         redis.call('SET', P .. 'bown:' .. tok, ARGV[3])
         redis.call('ZADD', KEYS[2], NOW + tonumber(ARGV[4]), tok)

@@ -62,7 +62,7 @@ struct QueueBasicsTests {
         _ = try await f.queue.heartbeat(worker: "w", ttl: .seconds(5), lease: .seconds(5), info: [], holding: [])
         let job = try #require(
             try await f.queue.reserve(worker: "w", queues: ["default"], lease: .seconds(5), max: 1).first)
-        #expect(job.token == 1 && job.attempt == 1)
+        #expect(job.token > 0 && job.attempt == 1)
         // A stale token (a previous holder) is refused and changes nothing.
         #expect(
             try await f.queue.ack(worker: "w", [Completion(id: "j", token: 0, slot: 0, result: Array("stale".utf8))])
