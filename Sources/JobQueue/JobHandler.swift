@@ -35,6 +35,10 @@ public struct JobContext: Sendable {
         if try await queue.setProgress(worker: worker, job: job, text) == .leaseLost { throw CancellationError() }
     }
 
+    /// `base` plus this job's own reservation: writes under it are refused once this worker no
+    /// longer holds the job (lease lost, or its slot closed by a purge).
+    public func guarded(_ base: QueueGuard = .none) -> QueueGuard { base.held(by: worker, job) }
+
     /// Throws `CancellationError` when the job was canceled, timed out, or its lease was lost;
     /// call it between steps of long work.
     public func checkpoint() throws { try Task.checkCancellation() }

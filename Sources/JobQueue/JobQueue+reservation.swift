@@ -69,7 +69,8 @@ public struct MaintenanceReport: Sendable, Equatable {
 
 /// What a heartbeat learned.
 public struct HeartbeatReply: Sendable, Equatable {
-    /// Jobs this worker no longer holds (their batch was reclaimed): stop them, drop their results.
+    /// Jobs this worker no longer holds (their batch was reclaimed, or their slot closed by a
+    /// purge): stop them, drop their results.
     public var lost: [String]
     /// Jobs someone asked to cancel.
     public var cancelRequested: [String]
@@ -79,10 +80,13 @@ public struct HeartbeatReply: Sendable, Equatable {
 public struct HeldJob: Sendable, Equatable {
     public var id: String
     public var token: Int64
+    /// The job's slot in its batch (-1: unknown, then only a lost batch is reported).
+    public var slot: Int
 
-    public init(id: String, token: Int64) {
+    public init(id: String, token: Int64, slot: Int = -1) {
         self.id = id
         self.token = token
+        self.slot = slot
     }
 }
 
@@ -256,15 +260,16 @@ extension JobQueue {
         let tokens = Set(holding.map(\.token)).sorted()
         args.append(.int(tokens.count))
         for t in tokens { args.append(.int(Int(t))) }
-        for h in holding { args.append(.string(h.id)) }
+        for h in holding { args += [.string(h.id), .int(Int(h.token)), .int(h.slot)] }
         let reply = try await run(
             QueueScripts.heartbeat, keys: [keys.worker(worker), keys.active(worker), keys.workers], args: args
         )
         .expectArray("heartbeat")
-        guard reply.count == 2 else { throw QueueError.malformedReply("heartbeat returned \(reply.count) lists") }
+        guard reply.count == 3 else { throw QueueError.malformedReply("heartbeat returned \(reply.count) lists") }
         let lostTokens = Set(try reply[0].expectArray("lost").map { try $0.expectInt("lost token") })
+        let closed = try reply[2].expectArray("closed").map { try $0.expectString("closed id") }
         return HeartbeatReply(
-            lost: holding.filter { lostTokens.contains($0.token) }.map(\.id),
+            lost: holding.filter { lostTokens.contains($0.token) }.map(\.id) + closed,
             cancelRequested: try reply[1].expectArray("cancel").map { try $0.expectString("cancel id") })
     }
 

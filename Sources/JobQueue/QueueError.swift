@@ -10,6 +10,8 @@ public enum QueueError: Error, Sendable, Equatable, CustomStringConvertible {
     case workerGone(String)
     /// A reply did not have the shape the script returns (a version mismatch, or tampering).
     case malformedReply(String)
+    /// A guarded write's condition did not hold (see `QueueGuard`): nothing was written.
+    case refused(String)
 
     public var description: String {
         switch self {
@@ -17,7 +19,16 @@ public enum QueueError: Error, Sendable, Equatable, CustomStringConvertible {
         case .noSuchGroup(let m): return m
         case .workerGone(let m): return m
         case .malformedReply(let m): return "unexpected reply from Redis: \(m)"
+        case .refused(let m): return "refused: \(m)"
         }
+    }
+
+    /// The refusal carried by a script's GUARD error reply, or the error itself.
+    static func mapGuard(_ error: any Error) -> any Error {
+        if case RedisError.server(let e) = error, e.code == "GUARD" {
+            return QueueError.refused(String(e.message.dropFirst(6)))
+        }
+        return error
     }
 
     /// Names become parts of Redis keys: non-empty, at most 200 bytes, no spaces or control bytes.

@@ -31,7 +31,7 @@ enum QueueScripts {
     /// every call, so a script includes only the helpers it uses.
     enum Helper: Int, CaseIterable {
         case split, bump, signal, pushPending, stat, trim, createJob, groupDone, groupFailed, retire, settle, slotsOpen,
-            forward
+            forward, guardHolds
 
         var needs: [Helper] {
             switch self {
@@ -41,6 +41,7 @@ enum QueueScripts {
             case .groupDone, .groupFailed: return [.createJob]
             case .retire: return [.stat, .groupFailed, .split]
             case .forward: return [.split, .pushPending]
+            case .guardHolds: return [.slotsOpen]
             }
         }
 
@@ -148,6 +149,8 @@ enum QueueScripts {
                     -- the group is open, close it and create its completion job, exactly once.
                     local function group_done(g, pairs)
                       local gk = P .. 'group:' .. g
+                      -- A group its owner deleted (a purge) takes no more results.
+                      if redis.call('EXISTS', gk) == 0 then return end
                       local added = redis.call('HSET', gk .. ':results', unpack(pairs))
                       if added == 0 then return end
                       local done = redis.call('HINCRBY', gk, 'done', added)
@@ -166,6 +169,7 @@ enum QueueScripts {
                     local function group_failed(g)
                       if not g or g == '' then return end
                       local gk = P .. 'group:' .. g
+                      if redis.call('EXISTS', gk) == 0 then return end
                       redis.call('HINCRBY', gk, 'failed', 1)
                       local f = redis.call('HMGET', gk, 'state', 'f_id', 'f_q', 'f_head', 'f_body')
                       if f[1] == 'open' then
@@ -232,6 +236,28 @@ enum QueueScripts {
                     end
 
                     """
+            case .guardHolds:
+                return """
+                    -- Whether the write guard in ARGV[3..8] holds (see `QueueGuard`): [3] a hash that
+                    -- must exist ('' = no such condition) with field [4] equal to [5]; [6] an active
+                    -- zset ('' = none) that must still hold batch [7], with slot [8] unfinished.
+                    local function guard_holds()
+                      if ARGV[3] ~= '' then
+                        if redis.call('EXISTS', ARGV[3]) == 0 or (redis.call('HGET', ARGV[3], ARGV[4]) or '') ~= ARGV[5] then
+                          return false
+                        end
+                      end
+                      if ARGV[6] ~= '' then
+                        local tok, slot = ARGV[7], ARGV[8]
+                        if not redis.call('ZSCORE', ARGV[6], tok) or tonumber(slot) >= redis.call('LLEN', P .. 'batch:' .. tok)
+                          or not slots_open(tok, { slot })[1] then
+                          return false
+                        end
+                      end
+                      return true
+                    end
+
+                    """
             }
         }
     }
@@ -253,22 +279,25 @@ enum QueueScripts {
     // SET NX each, to learn which ids exist), and items bound for one queue one RPUSH, so a
     // bulk call costs a few commands, not a few per job.
     // KEYS: [1] queues set
-    // ARGV: [1] prefix, [2] now, then 7 values per job: id, queue, group ('' = none), run-at ms
-    //       (0 = not absolute), delay ms, item head (max..id), item body (kind..payload)
-    // Returns: per job 1 (created) or 0 (already existed); error NOGROUP if a group is missing.
+    // ARGV: [1] prefix, [2] now, [3..8] the write guard (see guard_holds), then 7 values per
+    //       job: id, queue, group ('' = none), run-at ms (0 = not absolute), delay ms, item head
+    //       (max..id), item body (kind..payload)
+    // Returns: per job 1 (created) or 0 (already existed); error NOGROUP if a group is missing,
+    //          GUARD (nothing enqueued) when the guard does not hold.
     static let enqueue = script(
-        "enqueue",
+        "enqueue", uses: [.guardHolds],
         """
+        if not guard_holds() then return redis.error_reply('GUARD the condition of this enqueue no longer holds') end
         local NOWS = tostring(NOW)
         local ids = {}
-        for i = 3, #ARGV, 7 do ids[#ids + 1] = ARGV[i] end
+        for i = 9, #ARGV, 7 do ids[#ids + 1] = ARGV[i] end
         local done = redis.call('ZMSCORE', P .. 'done', unpack(ids))
         local out, queues, order, groups, seen, taken = {}, {}, {}, {}, {}, {}
         local created = 0
         -- Candidates: ids neither done within retention nor already a finished group member.
         local candidates, markers = {}, {}
         for k = 1, #ids do
-          local i = 3 + 7 * (k - 1)
+          local i = 9 + 7 * (k - 1)
           local id, q, g = ARGV[i], ARGV[i + 1], ARGV[i + 2]
           if g ~= '' and not groups[g] then
             if redis.call('EXISTS', P .. 'group:' .. g) == 0 then
@@ -299,7 +328,7 @@ enum QueueScripts {
           end
         end
         for k = 1, #ids do
-          local i = 3 + 7 * (k - 1)
+          local i = 9 + 7 * (k - 1)
           local id, q = ARGV[i], ARGV[i + 1]
           if fresh[k] then
             local item = '0\\n' .. ARGV[i + 5] .. NOWS .. '\\n' .. ARGV[i + 6]
@@ -334,19 +363,21 @@ enum QueueScripts {
 
     // group: creates a fan-in group; a no-op when it exists. A group of 0 members completes at once.
     // KEYS: [1] group hash
-    // ARGV: [1] prefix, [2] now, [3] total members, [4] completion job id ('' = none), [5] its
-    //       queue, [6] item head, [7] item body, [8] failure job id ('' = none), [9..11] likewise
-    // Returns: 1 created, 0 existed.
+    // ARGV: [1] prefix, [2] now, [3..8] the write guard (see guard_holds), [9] total members,
+    //       [10] completion job id ('' = none), [11] its queue, [12] item head, [13] item body,
+    //       [14] failure job id ('' = none), [15..17] likewise
+    // Returns: 1 created, 0 existed; error GUARD (nothing created) when the guard does not hold.
     static let createGroup = script(
-        "group", uses: [.createJob],
+        "group", uses: [.createJob, .guardHolds],
         """
+        if not guard_holds() then return redis.error_reply('GUARD the condition of this group no longer holds') end
         if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-        redis.call('HSET', KEYS[1], 'total', ARGV[3], 'done', 0, 'failed', 0, 'state', 'open', 'ct', NOW,
-          'c_id', ARGV[4], 'c_q', ARGV[5], 'c_head', ARGV[6], 'c_body', ARGV[7],
-          'f_id', ARGV[8], 'f_q', ARGV[9], 'f_head', ARGV[10], 'f_body', ARGV[11])
-        if tonumber(ARGV[3]) == 0 then
+        redis.call('HSET', KEYS[1], 'total', ARGV[9], 'done', 0, 'failed', 0, 'state', 'open', 'ct', NOW,
+          'c_id', ARGV[10], 'c_q', ARGV[11], 'c_head', ARGV[12], 'c_body', ARGV[13],
+          'f_id', ARGV[14], 'f_q', ARGV[15], 'f_head', ARGV[16], 'f_body', ARGV[17])
+        if tonumber(ARGV[9]) == 0 then
           redis.call('HSET', KEYS[1], 'state', 'completed', 'ft', NOW)
-          if ARGV[4] ~= '' then create_job(ARGV[4], ARGV[5], ARGV[6], ARGV[7]) end
+          if ARGV[10] ~= '' then create_job(ARGV[10], ARGV[11], ARGV[12], ARGV[13]) end
         end
         return 1
         """)
@@ -566,13 +597,13 @@ enum QueueScripts {
         """)
 
     // heartbeat: refreshes a worker's registry entry and its liveness TTL, extends the leases of
-    // the batches it still holds, and reports which batches it lost and which of its running
-    // jobs should be canceled.
+    // the batches it still holds, and reports which batches it lost, which of its running jobs
+    // had their slot closed by someone else (a purge), and which should be canceled.
     // KEYS: [1] worker hash, [2] the worker's active zset, [3] workers zset
     // ARGV: [1] prefix, [2] now, [3] worker id, [4] ttl ms, [5] lease ms, [6] N info pairs,
     //       [7 .. 6+2N] info field/value pairs, [7+2N] M held batch tokens, then the M tokens,
-    //       then the ids of the jobs it runs
-    // Returns: { lost batch tokens, cancel-requested job ids }
+    //       then 3 values per job it runs: id, token, slot (-1 = unknown)
+    // Returns: { lost batch tokens, cancel-requested job ids, ids of jobs whose slot was closed }
     static let heartbeat = script(
         "heartbeat",
         """
@@ -585,27 +616,34 @@ enum QueueScripts {
         local t0 = 8 + 2 * npairs
         local ntok = tonumber(ARGV[t0 - 1])
         local deadline = NOW + tonumber(ARGV[5])
-        local lost, zargs = {}, {}
+        local lost, zargs, held = {}, {}, {}
         for i = t0, t0 + ntok - 1 do
           if redis.call('ZSCORE', KEYS[2], ARGV[i]) then
             zargs[#zargs + 1] = deadline
             zargs[#zargs + 1] = ARGV[i]
+            held[ARGV[i]] = true
           else
             lost[#lost + 1] = ARGV[i]
           end
         end
         if #zargs > 0 then redis.call('ZADD', KEYS[2], 'XX', unpack(zargs)) end
-        local cancel = {}
         local j0 = t0 + ntok
-        if j0 <= #ARGV and redis.call('SCARD', P .. 'cancel') > 0 then
-          local ids = {}
-          for i = j0, #ARGV do ids[#ids + 1] = ARGV[i] end
+        local ids, closed = {}, {}
+        for i = j0, #ARGV - 2, 3 do
+          ids[#ids + 1] = ARGV[i]
+          local tok, slot = ARGV[i + 1], tonumber(ARGV[i + 2])
+          if held[tok] and slot >= 0 and redis.call('GETBIT', P .. 'bdone:' .. tok, slot) == 1 then
+            closed[#closed + 1] = ARGV[i]
+          end
+        end
+        local cancel = {}
+        if #ids > 0 and redis.call('SCARD', P .. 'cancel') > 0 then
           local m = redis.call('SMISMEMBER', P .. 'cancel', unpack(ids))
           for k, id in ipairs(ids) do
             if m[k] == 1 then cancel[#cancel + 1] = id end
           end
         end
-        return { lost, cancel }
+        return { lost, cancel, closed }
         """)
 
     // deregister: removes a stopping worker from the registry (after it released its jobs).
@@ -872,6 +910,6 @@ enum QueueScripts {
 
     static let all: [RedisScript] = [
         enqueue, createGroup, reserve, ack, fail, release, heartbeat, deregister, maintain, cancel, find, requeue,
-        retryNow, purge, progress,
+        retryNow, purge, progress, write, forgetLive, forget,
     ]
 }

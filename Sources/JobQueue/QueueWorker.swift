@@ -187,6 +187,12 @@ public final class QueueWorker: Sendable {
         let late: [ReservedJob] = state.withLock { s in
             if s.stopping { return jobs }
             for job in jobs {
+                // A job of that id still held is an earlier attempt whose slot was closed (its
+                // id forgotten and enqueued afresh): it is stopped and its report dropped.
+                if let old = s.held[job.id] {
+                    old.task?.cancel()
+                    if old.running { s.running -= 1 }
+                }
                 var h = Held(job: job, deadline: now + UInt64(job.timeout.nanoseconds), started: now)
                 h.task = Task { await self.execute(job) }
                 s.held[job.id] = h
@@ -395,7 +401,9 @@ public final class QueueWorker: Sendable {
 
     /// One heartbeat: renew, then stop what was lost or canceled.
     func beat() async {
-        let holding = state.withLock { s in s.held.values.map { HeldJob(id: $0.job.id, token: $0.job.token) } }
+        let holding = state.withLock { s in
+            s.held.values.map { HeldJob(id: $0.job.id, token: $0.job.token, slot: $0.job.slot) }
+        }
         let reply: HeartbeatReply
         do {
             reply = try await queue.heartbeat(
@@ -408,9 +416,10 @@ public final class QueueWorker: Sendable {
         let now = MonotonicClock.nanos()
         let (lostNow, oldest): ([String], UInt64) = state.withLock { s in
             var lost: [String] = []
+            let tokens = Dictionary(holding.map { ($0.id, $0.token) }, uniquingKeysWith: { a, _ in a })
             for id in reply.lost {
                 // A job whose report is on its way settles through the report's own outcome.
-                guard let h = s.held[id], !h.reporting else { continue }
+                guard let h = s.held[id], !h.reporting, h.job.token == tokens[id] else { continue }
                 h.task?.cancel()
                 if h.running { s.running -= 1 }
                 s.held[id] = nil
