@@ -74,34 +74,10 @@ extension JobQueue {
             .expectArray("forget_live").map { Int(try $0.expectInt("forget_live")) }
         guard live.count == 3 else { throw QueueError.malformedReply("forget_live returned \(live)") }
         (report.pending, report.scheduled, report.running) = (live[0], live[1], live[2])
-        for set in [keys.done, keys.dead, keys.canceled] {
-            report.finished += try await forgetFinished(in: set, prefix: prefix)
-        }
+        report.finished = Int(
+            try await run(QueueScripts.forgetFinished, keys: [], args: [.string(prefix)]).expectInt("forget_finished"))
         report.groupKeys = try await deleteKeys(matching: keys.group(Self.globEscaped(prefix)) + "*")
         return report
-    }
-
-    /// Forgets the members of terminal zset `set` whose id starts with `prefix`, page by page.
-    private func forgetFinished(in set: String, prefix: String) async throws -> Int {
-        var n = 0
-        var cursor = "0"
-        repeat {
-            let r = try await redis.send(
-                RedisCommand(
-                    "ZSCAN",
-                    [.string(set), .string(cursor), "MATCH", .string(Self.globEscaped(prefix) + "*"), "COUNT", 1000]
-                )
-            ).expectArray("zscan")
-            guard r.count == 2 else { throw QueueError.malformedReply("ZSCAN") }
-            cursor = try r[0].expectString("cursor")
-            let flat = try r[1].expectArray("zscan members")
-            let ids = stride(from: 0, to: flat.count, by: 2).compactMap { flat[$0].string }
-            for s in stride(from: 0, to: ids.count, by: 500) {
-                let page = ids[s..<min(ids.count, s + 500)].map { RedisArgument.string($0) }
-                n += Int(try await run(QueueScripts.forget, keys: [], args: Array(page)).expectInt("forget"))
-            }
-        } while cursor != "0"
-        return n
     }
 
     /// Deletes every key matching a SCAN pattern; returns how many.

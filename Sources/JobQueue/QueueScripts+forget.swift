@@ -97,7 +97,7 @@ extension QueueScripts {
                 for s, it in ipairs(redis.call('LRANGE', P .. 'batch:' .. tok, 0, -1)) do
                   local id = ours(it)
                   if id and redis.call('GETBIT', dk, s - 1) == 0 then
-                    redis.call('SETBIT', dk, s - 1, 1)
+                    redis.call('BITFIELD', dk, 'SET', 'u1', '#' .. (s - 1), 1)
                     ids[#ids + 1] = id
                     running = running + 1
                   end
@@ -109,20 +109,27 @@ extension QueueScripts {
             return { pending, scheduled, running }
             """)
 
-    // forget: forgets finished jobs (done, dead or canceled) and any trace of them.
+    // forget_finished: forgets every finished job (done, dead or canceled) whose id starts with
+    // ARGV[3], and any trace of it. Administrative: it reads the three terminal sets whole
+    // (bounded by retention), in one step rather than pages that trimming would shift.
     // KEYS: none (the terminal zsets are built from the prefix)
-    // ARGV: [1] prefix, [2] now, [3..] job ids
-    // Returns: number of ids that were in a terminal set.
-    static let forget = script(
-        "forget",
+    // ARGV: [1] prefix, [2] now, [3] id prefix
+    // Returns: number of ids forgotten.
+    static let forgetFinished = script(
+        "forget_finished",
         dropTraces + """
-            local ids, n = {}, 0
-            for i = 3, #ARGV do ids[#ids + 1] = ARGV[i] end
-            if #ids == 0 then return 0 end
+            local pre = ARGV[3]
+            local ids = {}
             for _, set in ipairs({ 'done', 'dead', 'canceled' }) do
-              n = n + redis.call('ZREM', P .. set, unpack(ids))
+              local zk = P .. set
+              local mine = {}
+              for _, id in ipairs(redis.call('ZRANGE', zk, 0, -1)) do
+                if string.sub(id, 1, #pre) == pre then mine[#mine + 1] = id end
+              end
+              for s = 1, #mine, 1000 do redis.call('ZREM', zk, unpack(mine, s, math.min(#mine, s + 999))) end
+              for _, id in ipairs(mine) do ids[#ids + 1] = id end
             end
             drop_traces(ids)
-            return n
+            return #ids
             """)
 }

@@ -910,6 +910,6 @@ enum QueueScripts {
 
     static let all: [RedisScript] = [
         enqueue, createGroup, reserve, ack, fail, release, heartbeat, deregister, maintain, cancel, find, requeue,
-        retryNow, purge, progress, write, forgetLive, forget,
+        retryNow, purge, progress, write, forgetLive, forgetFinished,
     ]
 }
