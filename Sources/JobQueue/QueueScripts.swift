@@ -415,10 +415,14 @@ enum QueueScripts {
         end
         if #items == 0 then return {} end
         local tok = redis.call('INCR', KEYS[4])
-        local floor = NOW * 1000
-        if tok < floor then tok = redis.call('INCRBY', KEYS[4], floor - tok) end
-        -- As text: Lua would write a number this large as 1.7e+15 in a key name.
+        -- As text: Lua would write a number this large as 1.7e+15 in a key name. (SET, not
+        -- INCRBY: the worker's ACL user has INCR and SET only.)
         tok = string.format('%d', tok)
+        local floor = string.format('%d', NOW * 1000)
+        if #tok < #floor or (#tok == #floor and tok < floor) then
+          tok = floor
+          redis.call('SET', KEYS[4], tok)
+        end
         redis.call('RPUSH', P .. 'batch:' .. tok, unpack(items))
         redis.call('SET', P .. 'bown:' .. tok, ARGV[3])
         redis.call('ZADD', KEYS[2], NOW + tonumber(ARGV[4]), tok)
