@@ -9,6 +9,8 @@ enum ConfigFile {
         var settings = 0
         var rejections: [Rejection] = []
         var warnings: [String] = []
+        /// Keys this program does not know, with their lines.
+        var unknownKeys: [(line: Int, key: String)] = []
     }
 
     static let file = DatasetFile.config.rawValue
@@ -48,6 +50,7 @@ enum ConfigFile {
                 if problem == unknownKey {
                     out.settings -= 1
                     out.warnings.append("line \(line): unknown key \(key) ignored")
+                    out.unknownKeys.append((line, key))
                 } else {
                     reject(key, problem)
                 }

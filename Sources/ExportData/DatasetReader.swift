@@ -1,4 +1,5 @@
 import ExportDomain
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -39,6 +40,12 @@ public final class DatasetReader {
     public private(set) var markets = MarketTable.builtin
     private var lookups = Lookups(markets: .builtin)
     private let onRejection: (Rejection) -> Void
+    /// What was wrong in config.toml: rejected settings and unknown keys, one line each.
+    public private(set) var configurationErrors: [String] = []
+    /// Files that end inside a quoted field (everything after the quote is lost), by name.
+    public private(set) var cutOffFiles: [String] = []
+    /// Set by `stop()` from any thread: reading ends at the next record.
+    private let stopFlag = Atomic<Bool>(false)
 
     /// Accepted firms: id -> line (low 32 bits) and industry index (bits 32-39).
     private var firms = UInt64Map()
@@ -88,6 +95,19 @@ public final class DatasetReader {
         readMarkets()
         readFirms(firm)
         return reports.last!
+    }
+
+    /// Ends reading at the next record (a caller that can no longer use what it reads); the
+    /// counts are then incomplete.
+    public func stop() { stopFlag.store(true, ordering: .relaxed) }
+
+    var isStopped: Bool { stopFlag.load(ordering: .relaxed) }
+
+    /// The problems of `directory`'s config.toml alone (read without the rest of the dataset).
+    public static func configurationErrors(directory: String) -> [String] {
+        let reader = DatasetReader(directory: directory) { _ in }
+        reader.readConfiguration()
+        return reader.configurationErrors
     }
 
     /// False when a required file is missing or unreadable, or has no accepted row.
@@ -216,12 +236,13 @@ public final class DatasetReader {
         }
         let width = reader.header.count
         let row = prepare(columns)
-        while true {
+        while !isStopped {
             let record: CSVRecord?
             do {
                 record = try reader.next()
             } catch {
                 // A file cut off inside quotes: earlier rows stand, the last is rejected.
+                cutOffFiles.append(displayName(file))
                 report.rowsRead += 1
                 reject(
                     Rejection(file: displayName(file), line: reader.lineForMessages, column: nil, reason: error.reason))
@@ -271,7 +292,7 @@ public final class DatasetReader {
             try OrderedPipeline.run(
                 workers: ProcessorCount.online, depth: 16,
                 produce: { () -> RecordBatch? in
-                    guard truncated == nil else { return nil }
+                    guard truncated == nil, !self.isStopped else { return nil }
                     let batch = RecordBatch()
                     while batch.byteCount < 256 * 1024 && batch.count < 4096 {
                         do {
@@ -328,7 +349,10 @@ public final class DatasetReader {
                     }
                 })
         } catch {}
-        if let truncated { report.warnings.append(truncated.reason) }
+        if let truncated {
+            report.warnings.append(truncated.reason)
+            cutOffFiles.append(name)
+        }
         if report.rowsRead == 0 && file.isRequired { report.problem = report.problem ?? "no rows after the header" }
     }
 
@@ -352,6 +376,11 @@ public final class DatasetReader {
         report.accepted = parsed.settings - parsed.rejections.count
         report.rejected = parsed.rejections.count
         report.warnings = parsed.warnings
+        configurationErrors =
+            parsed.rejections.map { "line \($0.line): " + ($0.column.map { $0 + ": " } ?? "") + $0.reason }
+            + parsed.unknownKeys.map {
+                "line \($0.line): unknown key \($0.key) (a misspelt key would leave its setting at the default)"
+            }
         for r in parsed.rejections { onRejection(r) }
     }
 

@@ -52,8 +52,10 @@ struct Validate: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Check a dataset: counts per file and every rejected row with its reason.",
         discussion: """
-            Exit status 0 when the dataset can be used (even with rejected rows); 1 when it cannot
-            (a required file missing or unreadable, or without a valid row).
+            Exit status 0 when the dataset can be submitted (even with rejected rows); 1 when submit
+            would refuse it: a required file missing or unreadable, or without a valid row, an error in
+            config.toml, more rejected rows than --max-rejected-share of the rows read, or a file that
+            ends inside a quoted field (the last two are what submit --force overrides).
             """
     )
 
@@ -69,6 +71,9 @@ struct Validate: ParsableCommand {
     @Option(help: "Where to write the full rejection list as CSV.")
     var rejections = "rejections.csv"
 
+    @Option(help: "Largest share of rejected rows (0 to 1) the dataset may have, as for submit.")
+    var maxRejectedShare = DatasetVerdict.defaultMaxRejectedShare
+
     func run() throws {
         var forced: TextEncoding?
         if let encoding {
@@ -77,6 +82,7 @@ struct Validate: ParsableCommand {
             }
             forced = e
         }
+        guard (0...1).contains(maxRejectedShare) else { throw ValidationError("--max-rejected-share must be 0 to 1") }
         let writer = try CSVWriter(path: rejections)
         try writer.row(["file", "line", "column", "reason"])
         var shown = 0
@@ -116,10 +122,10 @@ struct Validate: ParsableCommand {
         print("")
         print("rejections: \(rejected) rows, full list in \(rejections)")
         print("dataset digest (sha-256): \(reader.digest.finalize())")
-        if !reader.usable {
-            for p in reader.problems { print("cannot use the dataset: \(p)") }
-            throw ExitCode(1)
-        }
+        let verdict = reader.verdict(maxRejectedShare: maxRejectedShare)
+        for p in verdict.blocking { print("cannot use the dataset: \(p)") }
+        for p in verdict.overridable { print("submit would refuse the dataset (unless --force): \(p)") }
+        if verdict.stops(force: false) { throw ExitCode(1) }
     }
 }
 
