@@ -28,7 +28,7 @@ struct ExportScheduler: AsyncParsableCommand {
     @Option(help: "Control-queue jobs (national pool, collector) run at once; 0 serves none.")
     var controlConcurrency = 2
 
-    @Option(help: "Days a finished run is kept before its keys are purged.")
+    @Option(help: "Days a done or failed run is kept, from when it ended, before it is purged.")
     var retentionDays = 7.0
 
     @Option(help: "Seconds of the leadership lease (renewed every tick while alive).")

@@ -16,6 +16,7 @@ extension RunControl {
     public func startMonitoring(_ run: String, period: Int, round: Int) async throws {
         let meta = try await self.meta(run)
         guard let chunks = meta["chunks"].flatMap(Int.init) else { throw RunError("run \(run) is not stored") }
+        let runGuard = guardOf(RunRef(id: run, gen: meta["gen"] ?? ""))
         let group = RunJobs.monitorGroup(run, period: period) + (round > 0 ? ".\(round)" : "")
         try await queue.createGroup(
             GroupSpec(
@@ -24,7 +25,7 @@ extension RunControl {
                     id: RunJobs.monitorCollectJob(run, period: period) + (round > 0 ? ".\(round)" : "") + ":collect",
                     queue: RunJobs.controlQueue, kind: RunJobs.monitorCollectKind,
                     payload: JobRef(run: run, index: round, period: period).encoded(), maxAttempts: 5,
-                    timeout: .seconds(300))))
+                    timeout: .seconds(300))), guard: runGuard)
         var jobs: [JobSpec] = []
         for c in 0..<chunks {
             jobs.append(
@@ -34,14 +35,14 @@ extension RunControl {
                     payload: JobRef(run: run, index: c, period: period).encoded(), maxAttempts: 5,
                     timeout: .seconds(300), group: group))
         }
-        _ = try await queue.enqueue(jobs)
+        _ = try await queue.enqueue(jobs, guard: runGuard)
     }
 
     /// Claims periodic monitoring of `period` (true once per run and period, whoever asks).
     public func claimPeriod(_ run: String, period: Int) async throws -> Bool {
-        let k = keys(run)
-        let won = try await redis.send(RedisCommand("HSETNX", [.string(k.monitorClaims), .string("\(period)"), "1"]))
-        return won.int == 1
+        guard let ref = try await ref(run) else { return false }
+        let won = try await write(ref, [.hsetnx(keys(run).monitorClaims, "\(period)", "1")])
+        return won.first?.int == 1
     }
 
     /// The monitoring snapshots stored so far, by period (0-based).
@@ -55,11 +56,11 @@ extension RunControl {
 
     /// Appends a period's export records to a run (`exportctl load-exports`).
     public func loadExports(_ run: String, records: [ExportRecord]) async throws {
+        guard let ref = try await ref(run) else { throw RunError("no run \(run)") }
         var i = 0
         while i < records.count {
-            var c = RedisCommand("RPUSH", [.string(keys(run).loadedExports)])
-            c.append(bytes: ChunkInput.encodeRecords(Array(records[i..<min(records.count, i + 20_000)])))
-            _ = try await redis.send(c)
+            let block = ChunkInput.encodeRecords(Array(records[i..<min(records.count, i + 20_000)]))
+            try await write(ref, [.rpush(keys(run).loadedExports, block)])
             i += 20_000
         }
     }
@@ -68,7 +69,7 @@ extension RunControl {
 extension RunHandlers {
     func monitorChunk(_ ctx: JobContext) async throws -> [UInt8]? {
         let r = try ref(ctx)
-        let t = try await cache.tables(r.run)
+        let (_, t) = try await cache.run(r.run)
         let input = try await chunkInput(r.run, chunk: r.index, tables: t, withLoaded: true)
         let sorted = input.records.sorted { ($0.firm, $0.period, $0.market) < ($1.firm, $1.period, $1.market) }
         var byRegion: [Office: RegionSummary] = [:]
@@ -89,7 +90,7 @@ extension RunHandlers {
 
     func monitorCollect(_ ctx: JobContext) async throws -> [UInt8]? {
         let r = try ref(ctx)
-        let t = try await cache.tables(r.run)
+        let (run, t) = try await cache.run(r.run)
         let group = RunJobs.monitorGroup(r.run, period: r.period) + (r.index > 0 ? ".\(r.index)" : "")
         let results = try await control.queue.groupResults(group)
         var chunks: [ChunkResult] = []
@@ -102,11 +103,13 @@ extension RunHandlers {
         let snapshot = MonitoringSnapshot(
             runID: r.run, period: r.period, round: r.index, configuration: t.configuration,
             summaries: merged.summaries, targets: t.targets)
-        _ = try await control.redis.send(
-            RedisCommand(
-                "HSET", [.string(control.keys(r.run).monitor), .string("\(r.period)"), .bytes(snapshot.json())]))
-        _ = try await control.redis.send(
-            RedisCommand("HINCRBY", [.string(control.keys(r.run).monitorRuns), .string("\(r.period)"), 1]))
+        let keys = control.keys(r.run)
+        try await control.write(
+            run,
+            [
+                .hset(keys.monitor, [("\(r.period)", .bytes(snapshot.json()))]),
+                .hincrby(keys.monitorRuns, "\(r.period)", 1),
+            ], job: ctx)
         try await control.queue.deleteGroup(group)
         log(ctx, run: r.run, "monitoring done", ["period": "\(r.period + 1)"])
         return nil

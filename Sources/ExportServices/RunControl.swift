@@ -15,6 +15,32 @@ public struct RunControl: Sendable {
 
     static func nowMillis() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
 
+    // MARK: - Incarnations and guarded writes
+
+    /// The run's current incarnation, or nil when there is no such run.
+    public func ref(_ run: String) async throws -> RunRef? {
+        let k = keys(run)
+        let r = try await redis.pipeline([
+            RedisCommand("EXISTS", [.string(k.meta)]), RedisCommand("HGET", [.string(k.meta), "gen"]),
+        ])
+        guard try r[0].get().int == 1 else { return nil }
+        return RunRef(id: run, gen: try r[1].get().string ?? "")
+    }
+
+    /// The condition of every write of `ref`: its meta hash exists with its generation.
+    public func guardOf(_ ref: RunRef) -> QueueGuard { .field(keys(ref.id).meta, "gen", equals: ref.gen) }
+
+    /// Applies `writes` atomically, only while `ref` is the run's incarnation and, from a job,
+    /// while that job still holds its reservation; throws `QueueError.refused` otherwise.
+    @discardableResult
+    public func write(_ ref: RunRef, _ writes: [GuardedWrite], job: JobContext? = nil) async throws -> [RedisReply] {
+        try await queue.write(writes, guard: writeGuard(ref, job))
+    }
+
+    func writeGuard(_ ref: RunRef, _ job: JobContext?) -> QueueGuard {
+        job.map { $0.guarded(guardOf(ref)) } ?? guardOf(ref)
+    }
+
     // MARK: - Planning
 
     /// Creates the evaluation group (whose completion enqueues the pool job and whose failure
@@ -27,28 +53,55 @@ public struct RunControl: Sendable {
             throw RunError("run \(run) is not fully stored (state \(meta["state"] ?? "unknown"))")
         }
         guard meta["state"] == "submitted" || meta["state"] == "running" else { return }
-        try await queue.createGroup(
-            GroupSpec(
-                id: RunJobs.evaluateGroup(run), total: chunks,
-                onComplete: JobSpec(
-                    id: RunJobs.poolJob(run), queue: RunJobs.controlQueue, kind: RunJobs.poolKind,
-                    payload: JobRef(run: run, index: 0).encoded(), maxAttempts: 5, timeout: .seconds(600)),
-                onFailure: failSpec(run)))
-        var jobs: [JobSpec] = []
-        for c in 0..<chunks {
-            jobs.append(
-                JobSpec(
-                    id: RunJobs.evaluateJob(run, chunk: c), queue: RunJobs.evaluateQueue, kind: RunJobs.evaluateKind,
-                    payload: JobRef(run: run, index: c).encoded(), maxAttempts: 5, timeout: .seconds(300),
-                    group: RunJobs.evaluateGroup(run)))
+        let ref = RunRef(id: run, gen: meta["gen"] ?? "")
+        let group = GroupSpec(
+            id: RunJobs.evaluateGroup(run), total: chunks,
+            onComplete: JobSpec(
+                id: RunJobs.poolJob(run), queue: RunJobs.controlQueue, kind: RunJobs.poolKind,
+                payload: JobRef(run: run, index: 0).encoded(), maxAttempts: 5, timeout: .seconds(600)),
+            onFailure: failSpec(run))
+        let jobs = (0..<chunks).map { c in
+            JobSpec(
+                id: RunJobs.evaluateJob(run, chunk: c), queue: RunJobs.evaluateQueue, kind: RunJobs.evaluateKind,
+                payload: JobRef(run: run, index: c).encoded(), maxAttempts: 5, timeout: .seconds(300),
+                group: RunJobs.evaluateGroup(run))
         }
-        _ = try await queue.enqueue(jobs)
-        _ = try await redis.send(
-            RedisCommand(
-                "HSET",
-                [.string(keys(run).meta), "planned", "1", "state", "running"]))
-        _ = try await redis.send(
-            RedisCommand("HSETNX", [.string(keys(run).meta), "started_ms", .int(Int(Self.nowMillis()))]))
+        try await startStage(ref, group: group, jobs: jobs, job: nil)
+        let k = keys(run).meta
+        try await write(
+            ref, [.hset(k, [("planned", "1"), ("state", "running")]), .hsetnx(k, "started_ms", "\(Self.nowMillis())")])
+    }
+
+    /// Creates a stage's group and enqueues its members, under `ref`'s guard (and `job`'s
+    /// reservation). When the group is new, none of its jobs may be a finished record already:
+    /// such a record is left from an earlier run of this id, the queue would skip the job, and the
+    /// stage would wait for ever; the run is marked failed instead, saying so.
+    func startStage(_ ref: RunRef, group: GroupSpec, jobs: [JobSpec], job: JobContext?) async throws {
+        let g = writeGuard(ref, job)
+        let created = try await queue.createGroup(group, guard: g)
+        let outcomes = try await queue.enqueue(jobs, guard: g)
+        guard created else { return }
+        let skipped = zip(jobs, outcomes).filter { $0.1 == .existed }.map(\.0.id)
+        let stale = try await queue.finished(skipped + [group.onComplete?.id, group.onFailure?.id].compactMap { $0 })
+        guard let first = stale.first else { return }
+        let error = RunError(
+            "run \(ref.id): job \(first) (and \(stale.count - 1) more) exists already as a finished job of an earlier "
+                + "run with this id, so this run would wait on it for ever",
+            hint: "purge the run and submit it again: exportctl runs purge \(ref.id)")
+        try await markFailed(ref, "\(error.message)", job: job)
+        throw error
+    }
+
+    /// Marks the run failed with `reason` and stops its clock (the first failure time stays).
+    public func markFailed(_ ref: RunRef, _ reason: String, job: JobContext? = nil) async throws {
+        let k = keys(ref.id).meta
+        try await write(
+            ref,
+            [
+                .hset(k, [("state", "failed"), ("error", .string(reason))]),
+                .hsetnx(k, "finished_ms", "\(Self.nowMillis())"),
+            ],
+            job: job)
     }
 
     func failSpec(_ run: String) -> JobSpec {
@@ -86,17 +139,6 @@ public struct RunControl: Sendable {
 
     public func exists(_ run: String) async throws -> Bool {
         try await redis.send(RedisCommand("EXISTS", [.string(keys(run).meta)])).int == 1
-    }
-
-    public func setMeta(_ run: String, _ fields: [(String, String)]) async throws {
-        var args: [RedisArgument] = [.string(keys(run).meta)]
-        for (k, v) in fields { args += [.string(k), .string(v)] }
-        _ = try await redis.send(RedisCommand("HSET", args))
-    }
-
-    /// Sets a field only when absent (first writer wins; for stage times written by retried jobs).
-    public func setMetaOnce(_ run: String, _ field: String, _ value: String) async throws {
-        _ = try await redis.send(RedisCommand("HSETNX", [.string(keys(run).meta), .string(field), .string(value)]))
     }
 
     public func bytes(_ key: String) async throws -> [UInt8]? {
@@ -155,24 +197,5 @@ public struct RunControl: Sendable {
             out += (r[1].array ?? []).compactMap(\.string)
         } while cursor != "0"
         return out
-    }
-
-    /// Deletes every key of a run, its groups and its index entry; cancels its jobs still
-    /// pending. Returns the number of keys deleted.
-    @discardableResult
-    public func purge(_ run: String) async throws -> Int {
-        for j in [RunJobs.poolJob(run), RunJobs.collectJob(run)] { _ = try? await queue.cancel(j) }
-        let all = try await runKeys(run)
-        var deleted = 0
-        var i = 0
-        while i < all.count {
-            let batch = Array(all[i..<min(all.count, i + 500)])
-            deleted += Int(try await redis.send(RedisCommand("UNLINK", batch.map { .string($0) })).int ?? 0)
-            i += 500
-        }
-        for g in [RunJobs.evaluateGroup(run), RunJobs.ecosystemGroup(run)] { try await queue.deleteGroup(g) }
-        for p in 0..<ProgramConfiguration.periods { try await queue.deleteGroup(RunJobs.monitorGroup(run, period: p)) }
-        _ = try await redis.send(RedisCommand("ZREM", [.string(RunKeys.index(queue.keys)), .string(run)]))
-        return deleted
     }
 }

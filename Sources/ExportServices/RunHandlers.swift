@@ -10,7 +10,9 @@ import RedisClient
 /// The job handlers of a run's stages. Each calls the pure domain functions; its result travels
 /// back through the queue's fenced ack (group results), so a result is recorded exactly once
 /// and a worker that lost its lease cannot write one. Anything a handler writes outside the ack
-/// is a deterministic function of the run's input (the same bytes whoever writes them).
+/// is a deterministic function of the run's input (the same bytes whoever writes them), and is
+/// written under the run's guard and the job's own reservation: once the run is purged (or
+/// replaced under the same id), or the job's lease is lost, nothing more is written.
 public struct RunHandlers: Sendable {
     public let control: RunControl
     let cache: TablesCache
@@ -40,11 +42,9 @@ public struct RunHandlers: Sendable {
     func failingTheRun(_ ctx: JobContext, _ body: () async throws -> [UInt8]?) async throws -> [UInt8]? {
         do { return try await body() } catch {
             if error is PermanentFailure || ctx.job.attempt >= ctx.job.maxAttempts,
-                let run = try? JobRef.decode(ctx.payload).run
+                let run = try? JobRef.decode(ctx.payload).run, let ref = try? await control.ref(run)
             {
-                try? await control.setMeta(
-                    run, [("state", "failed"), ("error", "\(ctx.job.kind) job \(ctx.id) failed: \(error)")])
-                try? await control.setMetaOnce(run, "finished_ms", "\(RunControl.nowMillis())")
+                try? await control.markFailed(ref, "\(ctx.job.kind) job \(ctx.id) failed: \(error)", job: ctx)
             }
             throw error
         }
@@ -100,13 +100,13 @@ public struct RunHandlers: Sendable {
 
     func evaluate(_ ctx: JobContext) async throws -> [UInt8]? {
         let r = try ref(ctx)
-        let t = try await cache.tables(r.run)
+        let (run, t) = try await cache.run(r.run)
         let input = try await chunkInput(r.run, chunk: r.index, tables: t, withLoaded: false)
         try ctx.checkpoint()
         let t0 = threadCPUNanos()
         let result = Evaluator(markets: t.markets, configuration: t.configuration).evaluate(
             input.firms, records: input.records)
-        try await addComputeTime(r.run, "evaluate", nanos: threadCPUNanos() - t0)
+        try await addComputeTime(run, ctx, "evaluate", nanos: threadCPUNanos() - t0)
         log(ctx, run: r.run, "evaluated chunk", ["firms": "\(input.firms.count)", "eligible": "\(result.pool.count)"])
         return result.encoded()
     }
@@ -116,9 +116,9 @@ public struct RunHandlers: Sendable {
     func pool(_ ctx: JobContext) async throws -> [UInt8]? {
         let r = try ref(ctx)
         let run = r.run
-        let t = try await cache.tables(run)
+        let (ref, t) = try await cache.run(run)
         let keys = control.keys(run)
-        try await control.setMetaOnce(run, "evaluate_done_ms", "\(RunControl.nowMillis())")
+        try await control.write(ref, [.hsetnx(keys.meta, "evaluate_done_ms", "\(RunControl.nowMillis())")], job: ctx)
         let results = try await control.queue.groupResults(RunJobs.evaluateGroup(run))
         let count = results.count
         // Ranked by their keys; only the firms that make the pool are decoded.
@@ -132,18 +132,14 @@ public struct RunHandlers: Sendable {
             throw PermanentFailure("evaluation results of run \(run): \(error)")
         }
         let inputs = Self.ecosystemInputs(national: national, tables: t)
-        try await addComputeTime(run, "pool", nanos: threadCPUNanos() - t0)
-        var set = RedisCommand("SET", [.string(keys.national)])
-        set.append(bytes: national.encoded())
-        _ = try await control.redis.send(set)
-
-        try await control.queue.createGroup(
-            GroupSpec(
-                id: RunJobs.ecosystemGroup(run), total: inputs.count,
-                onComplete: JobSpec(
-                    id: RunJobs.collectJob(run), queue: RunJobs.controlQueue, kind: RunJobs.collectKind,
-                    payload: JobRef(run: run, index: 0).encoded(), maxAttempts: 5, timeout: .seconds(600)),
-                onFailure: control.failSpec(run)))
+        try await addComputeTime(ref, ctx, "pool", nanos: threadCPUNanos() - t0)
+        try await control.write(ref, [.set(keys.national, national.encoded())], job: ctx)
+        let group = GroupSpec(
+            id: RunJobs.ecosystemGroup(run), total: inputs.count,
+            onComplete: JobSpec(
+                id: RunJobs.collectJob(run), queue: RunJobs.controlQueue, kind: RunJobs.collectKind,
+                payload: JobRef(run: run, index: 0).encoded(), maxAttempts: 5, timeout: .seconds(600)),
+            onFailure: control.failSpec(run))
         var jobs: [JobSpec] = []
         for input in inputs {
             var w = BinaryWriter()
@@ -156,8 +152,8 @@ public struct RunHandlers: Sendable {
                     kind: RunJobs.ecosystemKind, payload: w.bytes, maxAttempts: 5, timeout: .seconds(600),
                     group: RunJobs.ecosystemGroup(run)))
         }
-        _ = try await control.queue.enqueue(jobs)
-        try await control.setMetaOnce(run, "pool_done_ms", "\(RunControl.nowMillis())")
+        try await control.startStage(ref, group: group, jobs: jobs, job: ctx)
+        try await control.write(ref, [.hsetnx(keys.meta, "pool_done_ms", "\(RunControl.nowMillis())")], job: ctx)
         log(ctx, run: run, "national pool built", ["pool": "\(national.pool.count)", "chunks": "\(count)"])
         return nil
     }
@@ -186,6 +182,7 @@ public struct RunHandlers: Sendable {
         r.maxBytesLength = ctx.payload.count
         let run: String
         let input: EcosystemInput
+        let ref: RunRef
         let t: RunTables
         do {
             try r.envelope(kind: ServicePayload.ecosystemJob, version: 1)
@@ -193,7 +190,7 @@ public struct RunHandlers: Sendable {
             try RunJobs.checkRunID(run)
             let bytes = try r.bytes()
             try r.expectEnd()
-            t = try await cache.tables(run)
+            (ref, t) = try await cache.run(run)
             input = try EcosystemInput.decode(bytes, markets: t.markets.count)
         } catch let e as DecodeError {
             throw PermanentFailure("job \(ctx.id): malformed payload: \(e)")
@@ -202,7 +199,7 @@ public struct RunHandlers: Sendable {
         }
         let t0 = threadCPUNanos()
         let result = EcosystemEngine(markets: t.markets, configuration: t.configuration).run(input)
-        try await addComputeTime(run, "ecosystem", nanos: threadCPUNanos() - t0)
+        try await addComputeTime(ref, ctx, "ecosystem", nanos: threadCPUNanos() - t0)
         log(
             ctx, run: run, "ecosystem done",
             [
@@ -220,8 +217,8 @@ public struct RunHandlers: Sendable {
         if try await control.redis.send(RedisCommand("HEXISTS", [.string(keys.report), "report.json"])).int == 1 {
             return nil
         }
-        try await control.setMetaOnce(run, "ecosystem_done_ms", "\(RunControl.nowMillis())")
-        let t = try await cache.tables(run)
+        let (ref, t) = try await cache.run(run)
+        try await control.write(ref, [.hsetnx(keys.meta, "ecosystem_done_ms", "\(RunControl.nowMillis())")], job: ctx)
         guard let nb = try await control.bytes(keys.national) else {
             throw PermanentFailure("run \(run) has no national evaluation")
         }
@@ -242,17 +239,16 @@ public struct RunHandlers: Sendable {
         let report = NationalReport(
             runID: run, tables: t, input: input, national: national, ecosystems: ecosystems)
         let files = ReportFiles.render(report)
-        try await addComputeTime(run, "collect", nanos: threadCPUNanos() - t0)
-        var cmd = RedisCommand("HSET", [.string(keys.report)])
-        for name in files.keys.sorted() {
-            cmd.append(name)
-            cmd.append(bytes: files[name]!)
-        }
-        _ = try await control.redis.send(cmd)
+        try await addComputeTime(ref, ctx, "collect", nanos: threadCPUNanos() - t0)
         // A run marked failed and then resumed (its dead job requeued, its group reopened) ends
         // here too: the report replaces the failure.
-        try await control.setMeta(run, [("state", "done"), ("finished_ms", "\(RunControl.nowMillis())")])
-        _ = try await control.redis.send(RedisCommand("HDEL", [.string(keys.meta), "error"]))
+        try await control.write(
+            ref,
+            [
+                .hset(keys.report, files.keys.sorted().map { ($0, .bytes(files[$0]!)) }),
+                .hset(keys.meta, [("state", "done"), ("finished_ms", .string("\(RunControl.nowMillis())"))]),
+                .hdel(keys.meta, ["error"]),
+            ], job: ctx)
         try await control.queue.deleteGroup(RunJobs.evaluateGroup(run))
         log(ctx, run: run, "report ready", ["matched": "\(report.matchedCount)"])
         return nil
@@ -260,41 +256,41 @@ public struct RunHandlers: Sendable {
 
     /// Adds CPU time spent in the domain functions to the run's `compute_us_<stage>` (the
     /// benchmark's measure of pipeline overhead; a retried job counts again).
-    func addComputeTime(_ run: String, _ stage: String, nanos: UInt64) async throws {
+    func addComputeTime(_ ref: RunRef, _ ctx: JobContext, _ stage: String, nanos: UInt64) async throws {
         let us = Int(nanos / 1000)
-        _ = try await control.redis.send(
-            RedisCommand("HINCRBY", [.string(control.keys(run).meta), .string("compute_us_" + stage), .int(us)]))
+        try await control.write(ref, [.hincrby(control.keys(ref.id).meta, "compute_us_" + stage, us)], job: ctx)
     }
 
     func failed(_ ctx: JobContext) async throws -> [UInt8]? {
         let run = try ref(ctx).run
-        try await control.setMeta(
-            run,
-            [
-                ("state", "failed"),
-                ("error", "a job of this run failed permanently; see: exportctl dead list"),
-            ])
-        try await control.setMetaOnce(run, "finished_ms", "\(RunControl.nowMillis())")
+        guard let ref = try await control.ref(run) else { return nil }
+        try await control.markFailed(ref, "a job of this run failed permanently; see: exportctl dead list", job: ctx)
         logger.error("run failed", metadata: ["run": "\(run)", "job": "\(ctx.id)"])
         return nil
     }
 }
 
 /// Decoded `RunTables` of recent runs, so a worker reads them once per run, not once per job.
+/// Keyed by incarnation: a run purged and submitted again under its id has tables of its own.
 actor TablesCache {
     let control: RunControl
-    var entries: [(run: String, tables: RunTables)] = []
+    var entries: [(run: RunRef, tables: RunTables)] = []
 
     init(control: RunControl) { self.control = control }
 
-    func tables(_ run: String) async throws -> RunTables {
-        if let e = entries.first(where: { $0.run == run }) { return e.tables }
-        let t = try await control.tables(run)
-        if !entries.contains(where: { $0.run == run }) {
-            entries.append((run, t))
+    /// The run's current incarnation and its tables; a run that no longer exists is a
+    /// permanent failure.
+    func run(_ id: String) async throws -> (RunRef, RunTables) {
+        guard let ref = try await control.ref(id) else {
+            throw PermanentFailure("run \(id) has no stored tables (purged, or never submitted)")
+        }
+        if let e = entries.first(where: { $0.run == ref }) { return (ref, e.tables) }
+        let t = try await control.tables(id)
+        if !entries.contains(where: { $0.run == ref }) {
+            entries.append((ref, t))
             if entries.count > 4 { entries.removeFirst() }
         }
-        return t
+        return (ref, t)
     }
 }
 

@@ -18,8 +18,11 @@ public struct RunKeys: Sendable {
     /// A pattern matching every key of this run (for purge).
     public var pattern: String { base + "*" }
 
-    /// Hash: state, times, counts, digest, stage progress.
+    /// Hash: state, generation (`gen`), times, counts, digest, stage progress.
     public var meta: String { base + "meta" }
+    /// String with a TTL: the submitter's lease while it stores the run (renewed every few
+    /// seconds); a run still loading without it was abandoned.
+    public var submitter: String { base + "submitter" }
     /// `RunTables` bytes.
     public var tables: String { base + "tables" }
     /// Firms of chunk `n` (`ChunkInput.encodeFirms`).

@@ -30,9 +30,11 @@ public struct SchedulerClock: Sendable {
 
 /// What `export-scheduler` does besides serving the control queue: one scheduler leads (a
 /// lease in Redis, renewed while alive, taken over when it lapses) and, while leading, plans
-/// runs whose submitter died before planning, starts each run's periodic monitoring once per
-/// two-week period, and purges runs past their retention. Every action is idempotent, so a new
-/// leader resuming a dead one's work repeats nothing.
+/// runs whose submitter died before planning, marks failed the runs whose submitter vanished
+/// while storing them (its lease lapsed) and frees what they stored, starts each run's
+/// periodic monitoring once per two-week period, and purges finished and failed runs past
+/// their retention. Every action is idempotent, so a new leader resuming a dead one's work
+/// repeats nothing.
 public final class SchedulerService: @unchecked Sendable {
     public let control: RunControl
     public let id: String
@@ -55,7 +57,7 @@ public final class SchedulerService: @unchecked Sendable {
         self.clock = clock
         self.tick = tick
         self.leaseMillis = Int(lease.components.seconds * 1000 + lease.components.attoseconds / 1_000_000_000_000_000)
-        self.retentionMillis = retention.components.seconds * 1000
+        self.retentionMillis = retention.milliseconds
         self.logger = logger
     }
 
@@ -104,24 +106,51 @@ public final class SchedulerService: @unchecked Sendable {
 
     /// One round of the leader's duties.
     func lead() async throws {
-        let now = RunControl.nowMillis()
         for run in try await control.runs() {
             let meta = try await control.meta(run)
-            let state = meta["state"] ?? ""
-            if state == "submitted" && meta["planned"] != "1" {
-                // The submitter plans right after storing; take over when it has not for 5 s.
-                if let at = meta["submitted_ms"].flatMap(Int64.init), now - at > 5_000 {
-                    logger.notice("planning a run its submitter left unplanned", metadata: ["run": "\(run)"])
-                    try await control.plan(run)
-                }
-            } else if state == "done" {
+            switch meta["state"] ?? "" {
+            case "loading": try await abandonIfLapsed(run, meta)
+            case "submitted": try await planIfLeft(run, meta)
+            case "done":
                 try await monitor(run)
-                if let done = meta["finished_ms"].flatMap(Int64.init), now - done > retentionMillis {
-                    logger.notice("purging a run past its retention", metadata: ["run": "\(run)"])
-                    try await control.purge(run)
-                }
+                try await expire(run, meta)
+            case "failed": try await expire(run, meta)
+            case "" where meta.isEmpty:
+                // An index entry whose run is gone (a purge cut short): drop it.
+                _ = try await control.redis.send(
+                    RedisCommand("ZREM", [.string(RunKeys.index(control.queue.keys)), .string(run)]))
+            default: break
             }
         }
+    }
+
+    /// The submitter plans right after storing; take over when it has not for 5 s.
+    func planIfLeft(_ run: String, _ meta: [String: String]) async throws {
+        guard meta["planned"] != "1", let at = meta["submitted_ms"].flatMap(Int64.init),
+            RunControl.nowMillis() - at > 5_000
+        else { return }
+        logger.notice("planning a run its submitter left unplanned", metadata: ["run": "\(run)"])
+        try await control.plan(run)
+    }
+
+    /// A run still loading whose submitter's lease lapsed was abandoned (the submitter died or
+    /// lost Redis for good): it is marked failed, its clock stopped, and what it stored freed.
+    func abandonIfLapsed(_ run: String, _ meta: [String: String]) async throws {
+        let ref = RunRef(id: run, gen: meta["gen"] ?? "")
+        let reason = "abandoned: its submitter stopped while storing it (its lease lapsed); submit it again"
+        guard try await control.failLoad(ref, reason: reason, onlyIfAbandoned: true) else { return }
+        let freed = try await control.freeData(run)
+        logger.notice("marked an abandoned load failed", metadata: ["run": "\(run)", "keys_freed": "\(freed)"])
+    }
+
+    /// Purges a finished or failed run once its retention has passed since it ended.
+    func expire(_ run: String, _ meta: [String: String]) async throws {
+        guard let end = (meta["finished_ms"] ?? meta["created_ms"]).flatMap(Int64.init),
+            RunControl.nowMillis() - end > retentionMillis
+        else { return }
+        logger.notice(
+            "purging a run past its retention", metadata: ["run": "\(run)", "state": "\(meta["state"] ?? "")"])
+        try await control.purge(run)
     }
 
     func monitor(_ run: String) async throws {

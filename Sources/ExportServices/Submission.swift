@@ -4,6 +4,7 @@ import Foundation
 import JobQueue
 import Logging
 import RedisClient
+import Synchronization
 
 /// What `submit` stored.
 public struct SubmissionSummary: Sendable {
@@ -16,25 +17,122 @@ public struct SubmissionSummary: Sendable {
     public var seconds: Double
 }
 
+/// How a submit reads a dataset and when it refuses one.
+public struct SubmitOptions: Sendable {
+    /// Force the input encoding instead of detecting it per file.
+    public var encoding: TextEncoding?
+    /// Firms per evaluation job, instead of config.toml's `chunk_size`.
+    public var chunkSize: Int?
+    /// The largest share of rejected rows the dataset may have (see `DatasetVerdict`).
+    public var maxRejectedShare = DatasetVerdict.defaultMaxRejectedShare
+    /// Store it although its verdict's overridable reasons say not to (blocking ones still stop it).
+    public var force = false
+    /// How long the submitter's lease lasts without renewal.
+    public var lease = RunControl.submitterLease
+
+    public init(encoding: TextEncoding? = nil, chunkSize: Int? = nil) {
+        self.encoding = encoding
+        self.chunkSize = chunkSize
+    }
+}
+
 /// Streams a dataset directory into Redis for one run: firms in per-region chunks of
 /// `chunk_size`, each chunk's export records beside it, the small tables, the configuration,
 /// and every rejected row. Nothing but `REDIS_URL` is needed afterwards: no shared filesystem.
+///
+/// A submit either stores the whole run or leaves nothing behind, with one exception it cannot
+/// avoid: when Redis fails mid-store, the run is marked failed with the reason and its partial
+/// data freed (by the submitter if Redis comes back within `recoveryWait`, otherwise by the
+/// scheduler once the submitter's lease lapses), and a submit of the same id replaces it.
 public enum Submission {
-    /// Reads and stores on a dedicated thread (the reader and the blocking Redis session are
-    /// synchronous; they never run on Swift's cooperative pool).
+    /// How long a submitter whose store broke off waits for Redis to mark the run failed.
+    public static let recoveryWait: Duration = .seconds(20)
+
+    /// Stores the dataset (see `SubmitOptions`); the caller plans the run afterwards.
     public static func store(
         directory: String, runID: String, encoding: TextEncoding?, chunkSizeOverride: Int?,
         redis: RedisConfiguration, namespace: String, logger: Logger
     ) async throws -> SubmissionSummary {
+        try await store(
+            directory: directory, runID: runID,
+            options: SubmitOptions(encoding: encoding, chunkSize: chunkSizeOverride),
+            redis: redis, namespace: namespace, logger: logger)
+    }
+
+    /// Stores the dataset in `directory` as run `runID`; see the type's description.
+    public static func store(
+        directory: String, runID: String, options: SubmitOptions, redis: RedisConfiguration, namespace: String,
+        logger: Logger
+    ) async throws -> SubmissionSummary {
         try RunJobs.checkRunID(runID)
-        return try await withCheckedThrowingContinuation { cont in
+        try checkDirectory(directory)
+        let connection = RedisConnection(configuration: redis, logger: logger)
+        defer { connection.close() }
+        let control = RunControl(queue: JobQueue(redis: connection, namespace: namespace, logger: logger))
+        let started = MonotonicClock.nanos()
+        let ref = try await control.claim(runID, dataset: directory, lease: options.lease)
+        let loaded: LoadedDataset
+        do {
+            loaded = try await withLease(control, ref, options.lease) {
+                try await loadOnThread(directory, ref, options, redis, namespace, logger)
+            }
+        } catch {
+            throw await brokeOff(control, ref, error)
+        }
+        try await accept(control, ref, loaded, directory: directory, options: options)
+        return SubmissionSummary(
+            runID: runID, firms: loaded.firms, chunks: loaded.chunks, exportRecords: loaded.exportRecords,
+            input: loaded.input, storedBytes: loaded.storedBytes,
+            seconds: Double(MonotonicClock.nanos() - started) / 1e9)
+    }
+
+    /// A directory that does not exist, or whose config.toml is wrong, stops the submit before
+    /// anything is stored.
+    static func checkDirectory(_ directory: String) throws {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw RunError("\(directory): no such directory", hint: "give the dataset's directory; nothing was stored")
+        }
+        let config = DatasetReader.configurationErrors(directory: directory)
+        guard config.isEmpty else {
+            throw RunError(
+                "config.toml in \(directory) is wrong: " + config.joined(separator: "; "),
+                hint: "fix it (docs/DATASETS.md lists every key and its range); nothing was stored")
+        }
+    }
+
+    /// Runs `body` while a task renews the submitter's lease every fifth of its length.
+    static func withLease<T: Sendable>(
+        _ control: RunControl, _ ref: RunRef, _ lease: Duration, _ body: () async throws -> T
+    ) async throws -> T {
+        let renewer = Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: lease / 5)
+                if Task.isCancelled { return }
+                try? await control.renewLease(ref, lease)
+            }
+        }
+        defer { renewer.cancel() }
+        return try await body()
+    }
+
+    /// Reads and stores on a dedicated thread (the reader and the blocking Redis session are
+    /// synchronous; they never run on Swift's cooperative pool).
+    static func loadOnThread(
+        _ directory: String, _ ref: RunRef, _ options: SubmitOptions, _ redis: RedisConfiguration,
+        _ namespace: String, _ logger: Logger
+    ) async throws -> LoadedDataset {
+        try await withCheckedThrowingContinuation { cont in
             let t = Thread {
+                let session = RedisSession(configuration: redis, logger: logger)
+                defer { session.close() }
+                let loader = RunLoader(session: session, ref: ref, namespace: namespace, chunkSize: options.chunkSize)
+                var rejections: [Rejection] = []
+                let reader = DatasetReader(directory: directory, encoding: options.encoding) { rejections.append($0) }
                 do {
                     cont.resume(
-                        returning: try storeBlocking(
-                            directory: directory, runID: runID, encoding: encoding,
-                            chunkSizeOverride: chunkSizeOverride,
-                            redis: redis, namespace: namespace, logger: logger))
+                        returning: try loader.load(
+                            reader, rejections: { rejections }, maxRejectedShare: options.maxRejectedShare))
                 } catch {
                     cont.resume(throwing: error)
                 }
@@ -44,154 +142,61 @@ public enum Submission {
         }
     }
 
-    static func storeBlocking(
-        directory: String, runID: String, encoding: TextEncoding?, chunkSizeOverride: Int?,
-        redis: RedisConfiguration, namespace: String, logger: Logger
-    ) throws -> SubmissionSummary {
-        let started = MonotonicClock.nanos()
-        let session = RedisSession(configuration: redis, logger: logger)
-        defer { session.close() }
-        let keys = RunKeys(queue: QueueKeys(namespace: namespace), runID: runID)
-        let now = Int(Date().timeIntervalSince1970 * 1000)
-        let created = try session.send(RedisCommand("HSETNX", [.string(keys.meta), "created_ms", .int(now)]))
-        guard created.int == 1 else {
-            throw RunError(
-                "run \(runID) already exists",
-                hint: "choose another --run-id, or free it with: exportctl runs purge \(runID)")
+    /// The error a broken-off load ends with, after marking the run failed when it can.
+    static func brokeOff(_ control: RunControl, _ ref: RunRef, _ error: any Error) async -> any Error {
+        if case QueueError.refused = error {
+            return RunError(
+                "run \(ref.id) was purged (or replaced) while it was being stored; the submit stopped",
+                hint: "nothing of this submit is left; submit again to store it")
         }
-        _ = try session.send(
-            RedisCommand(
-                "HSET",
-                [.string(keys.meta), "state", "loading", "dataset", .string(directory)]))
-        _ = try session.send(
-            RedisCommand("ZADD", [.string(RunKeys.index(QueueKeys(namespace: namespace))), .int(now), .string(runID)]))
-
-        var rejections: [Rejection] = []
-        let reader = DatasetReader(directory: directory, encoding: encoding) { rejections.append($0) }
-        // Firms are encoded as they stream by, into one growing chunk per region; the map from
-        // firm to chunk routes the export records (read after the firms) to their chunk.
-        let chunkOf = UInt64Map(capacity: 1 << 16)
-        var bodies = [BinaryWriter](repeating: BinaryWriter(), count: Office.allCases.count)
-        var counts = [Int](repeating: 0, count: Office.allCases.count)
-        // Firm -> (region, that region's chunk generation); generation -> chunk number.
-        var generation = [Int](repeating: 0, count: Office.allCases.count)
-        var chunkIndex = [[Int]](repeating: [], count: Office.allCases.count)
-        var chunks = 0
-        var firmCount = 0
-        var stored = 0
-        var pending: [RedisCommand] = []
-        var failure: Error?
-        var chunkSize = 0
-
-        func flush(force: Bool = false) {
-            guard failure == nil, !pending.isEmpty, force || pending.count >= 16 else { return }
+        let reason = "the submit broke off while storing: \(error)"
+        let deadline = ContinuousClock.now + recoveryWait
+        var attempt = 0
+        while ContinuousClock.now < deadline {
             do {
-                let replies = try session.execute(pending)
-                for r in replies { if case .error(let e) = r { throw RunError("storing the run failed: \(e)") } }
-            } catch { failure = error }
-            pending.removeAll(keepingCapacity: true)
-        }
-        func writeChunk(_ region: Int) {
-            guard counts[region] > 0 else { return }
-            let bytes = ChunkInput.encodeFirms(count: counts[region], body: bodies[region].bytes)
-            stored += bytes.count
-            var c = RedisCommand("SET", [.string(keys.chunk(chunks))])
-            c.append(bytes: bytes)
-            pending.append(c)
-            chunkIndex[region].append(chunks)
-            generation[region] += 1
-            chunks += 1
-            bodies[region] = BinaryWriter()
-            counts[region] = 0
-            flush()
-        }
-
-        var recordBodies: [BinaryWriter] = []
-        var recordCounts: [Int] = []
-        var recordCount = 0
-        func writeRecords(_ chunk: Int) {
-            guard recordCounts[chunk] > 0 else { return }
-            let bytes = ChunkInput.encodeRecords(count: recordCounts[chunk], body: recordBodies[chunk].bytes)
-            stored += bytes.count
-            var c = RedisCommand("RPUSH", [.string(keys.records(chunk))])
-            c.append(bytes: bytes)
-            pending.append(c)
-            recordBodies[chunk] = BinaryWriter()
-            recordCounts[chunk] = 0
-            flush()
-        }
-
-        let tables = reader.read(
-            firm: { f in
-                if chunkSize == 0 { chunkSize = chunkSizeOverride ?? reader.configuration.chunkSize }
-                firmCount += 1
-                let r = f.region.index
-                f.encode(into: &bodies[r])
-                counts[r] += 1
-                chunkOf.insertIfAbsent(f.id.value, UInt64(generation[r]) | UInt64(r) << 32)
-                if counts[r] >= chunkSize { writeChunk(r) }
-            },
-            export: { e in
-                if recordBodies.isEmpty {
-                    for r in counts.indices { writeChunk(r) }
-                    recordBodies = [BinaryWriter](repeating: BinaryWriter(), count: chunks)
-                    recordCounts = [Int](repeating: 0, count: chunks)
-                }
-                guard let v = chunkOf[e.firm.value] else { return }
-                let c = chunkIndex[Int(v >> 32)][Int(v & 0xFFFF_FFFF)]
-                recordCount += 1
-                e.encode(into: &recordBodies[c])
-                recordCounts[c] += 1
-                if recordCounts[c] >= 20_000 { writeRecords(c) }
-            })
-        for r in counts.indices { writeChunk(r) }
-        for c in recordCounts.indices { writeRecords(c) }
-        flush(force: true)
-        if let failure { throw failure }
-
-        let input = RunInputReport(digest: reader.digest.finalize(), files: reader.reports, rejections: rejections)
-        guard reader.usable else {
-            var cleanup: [RedisCommand] = (0..<chunks).flatMap {
-                [RedisCommand("DEL", [.string(keys.chunk($0)), .string(keys.records($0))])]
+                if try await control.failLoad(ref, reason: reason) { try await control.freeData(ref.id) }
+                return RunError(
+                    "storing run \(ref.id) failed: \(error)",
+                    hint: "the run is marked failed; submit again with --run-id \(ref.id) to replace it")
+            } catch {
+                attempt += 1
+                try? await Task.sleep(for: Backoff(base: .milliseconds(200), max: .seconds(2)).delay(attempt: attempt))
             }
-            cleanup.append(
-                RedisCommand(
-                    "HSET",
-                    [
-                        .string(keys.meta), "state", "failed", "error",
-                        .string("the dataset cannot be used: " + reader.problems.joined(separator: "; ")),
-                    ]))
-            _ = try? session.execute(cleanup)
+        }
+        return RunError(
+            "storing run \(ref.id) failed: \(error); Redis did not answer again within \(recoveryWait)",
+            hint: "the scheduler marks the run failed once its submitter's lease (\(RunControl.submitterLease)) "
+                + "lapses; submit again with --run-id \(ref.id) to replace it")
+    }
+
+    /// Stores the tables and the input report and marks the run submitted, or, when the
+    /// dataset's verdict says it must not run, purges it (nothing is left) and says why.
+    static func accept(
+        _ control: RunControl, _ ref: RunRef, _ loaded: LoadedDataset, directory: String, options: SubmitOptions
+    ) async throws {
+        if loaded.verdict.stops(force: options.force) {
+            try await control.purge(ref.id)
+            let overridable = loaded.verdict.blocking.isEmpty
             throw RunError(
-                "the dataset in \(directory) cannot be used: " + reader.problems.joined(separator: "; "),
-                hint: "run: exportctl validate \(directory)")
+                "the dataset in \(directory) is not used: " + loaded.verdict.reasons.joined(separator: "; "),
+                hint: "nothing was stored; see every rejection with: exportctl validate \(directory)"
+                    + (overridable
+                        ? "; or submit with --force (or a larger --max-rejected-share) to use it anyway" : ""))
         }
-        var configuration = reader.configuration
-        if let chunkSizeOverride { configuration.chunkSize = chunkSizeOverride }
-        let runTables = RunTables(
-            configuration: configuration, markets: reader.markets, companies: tables.companies,
-            institutions: tables.institutions, targets: tables.targets, applications: tables.applications,
-            deskRankings: tables.deskRankings)
-        let tableBytes = runTables.encoded()
-        let inputBytes = input.encoded()
-        stored += tableBytes.count + inputBytes.count
-        var setTables = RedisCommand("SET", [.string(keys.tables)])
-        setTables.append(bytes: tableBytes)
-        var setInput = RedisCommand("SET", [.string(keys.inputReport)])
-        setInput.append(bytes: inputBytes)
-        let meta = RedisCommand(
-            "HSET",
-            [
-                .string(keys.meta), "state", "submitted", "chunks", .int(chunks), "firms", .int(firmCount),
-                "export_records", .int(recordCount), "rows_read", .int(input.rowsRead), "rejected_rows",
-                .int(input.rejected), "dataset_digest", .string(input.digest), "stored_bytes", .int(stored),
-                "submitted_ms", .int(Int(Date().timeIntervalSince1970 * 1000)),
-            ])
-        for r in try session.execute([setTables, setInput, meta]) {
-            if case .error(let e) = r { throw RunError("storing the run failed: \(e)") }
-        }
-        return SubmissionSummary(
-            runID: runID, firms: firmCount, chunks: chunks, exportRecords: recordCount, input: input,
-            storedBytes: stored, seconds: Double(MonotonicClock.nanos() - started) / 1e9)
+        guard let tables = loaded.tables else { throw RunError("run \(ref.id): the dataset was not read") }
+        let k = control.keys(ref.id)
+        var writes: [GuardedWrite] = [.set(k.tables, tables.encoded()), .set(k.inputReport, loaded.input.encoded())]
+        let input = loaded.input
+        writes += [
+            .hset(
+                k.meta,
+                [
+                    ("state", "submitted"), ("chunks", .int(loaded.chunks)), ("firms", .int(loaded.firms)),
+                    ("export_records", .int(loaded.exportRecords)), ("rows_read", .int(input.rowsRead)),
+                    ("rejected_rows", .int(input.rejected)), ("dataset_digest", .string(input.digest)),
+                    ("stored_bytes", .int(loaded.storedBytes)), ("submitted_ms", .int(Int(RunControl.nowMillis()))),
+                ]), .del(k.submitter),
+        ]
+        do { try await control.write(ref, writes) } catch { throw await brokeOff(control, ref, error) }
     }
 }

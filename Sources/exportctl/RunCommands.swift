@@ -11,10 +11,17 @@ struct Submit: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Load and validate a dataset, store it in Redis for the workers, enqueue the run, print its id.",
         discussion: """
-            Firms are stored in per-region chunks of chunk_size (config.toml, or --chunk-size), with
-            their export records, the small tables, the configuration and every rejected row; workers
-            on other machines need only REDIS_URL. With --wait, shows progress per stage and exits when
-            the report is ready (status 1 if the run failed).
+            Firms are stored in per-region chunks of chunk_size (config.toml, or --chunk-size), each with
+            its firm count and SHA-256 (workers refuse a chunk changed since), with their export records,
+            the small tables, the configuration and every rejected row; workers on other machines need
+            only REDIS_URL. With --wait, shows progress per stage and exits when the report is ready
+            (status 1 if the run failed or was purged meanwhile).
+
+            A submit stores the whole run or leaves nothing behind: a directory that does not exist,
+            an error in config.toml, a dataset that cannot be used, or more rejected rows than
+            --max-rejected-share (unless --force) stop it with the reason. When Redis fails while it
+            stores, the run is marked failed with the reason; submitting the same --run-id again
+            replaces a failed run.
             """
     )
 
@@ -33,6 +40,12 @@ struct Submit: AsyncParsableCommand {
     @Option(help: "Firms per evaluation job (overrides chunk_size of config.toml).")
     var chunkSize: Int?
 
+    @Option(help: "Largest share of rejected rows (0 to 1) the dataset may have.")
+    var maxRejectedShare = DatasetVerdict.defaultMaxRejectedShare
+
+    @Flag(help: "Run a dataset with more rejected rows than allowed, or a file cut off inside quotes.")
+    var force = false
+
     func run() async throws {
         try await reporting {
             var forced: TextEncoding?
@@ -43,11 +56,18 @@ struct Submit: AsyncParsableCommand {
                 forced = e
             }
             if let chunkSize, chunkSize < 1 { throw CLIError("--chunk-size must be at least 1") }
+            guard (0...1).contains(maxRejectedShare) else { throw CLIError("--max-rejected-share must be 0 to 1") }
+            // A write to a connection Redis closed must be an error the submit handles, not a
+            // signal that kills it without a word (and leaves its run loading).
+            signal(SIGPIPE, SIG_IGN)
             let c = try Cluster()
             let id = runID ?? Self.defaultRunID()
+            var options = SubmitOptions(encoding: forced, chunkSize: chunkSize)
+            options.maxRejectedShare = maxRejectedShare
+            options.force = force
             let s = try await Submission.store(
-                directory: directory, runID: id, encoding: forced, chunkSizeOverride: chunkSize,
-                redis: c.redisConfig, namespace: c.namespace, logger: c.logger)
+                directory: directory, runID: id, options: options, redis: c.redisConfig, namespace: c.namespace,
+                logger: c.logger)
             try await c.control.plan(id)
             FileHandle.standardError.write(
                 Data(
@@ -80,10 +100,12 @@ struct StageProgress {
     var state: String
     var startedMs: Int64?
     var finishedMs: Int64?
+    /// When a failed run stopped: its unfinished stages' clocks stop there.
+    var stoppedMs: Int64?
 
     var seconds: Double? {
         guard let s = startedMs else { return nil }
-        return Double((finishedMs ?? nowMillis()) - s) / 1000
+        return Double((finishedMs ?? stoppedMs ?? nowMillis()) - s) / 1000
     }
 }
 
@@ -98,7 +120,7 @@ func stages(_ c: Cluster, run: String, meta: [String: String]) async throws -> [
     for (stage, start, end) in RunControl.stageMarks {
         var s = StageProgress(
             name: stage, done: 0, total: totals[stage] ?? 1, state: "waiting", startedMs: ms(start),
-            finishedMs: ms(end))
+            finishedMs: ms(end), stoppedMs: failed ? ms("finished_ms") : nil)
         // A failed run has a finishing time too; only a report ends the collect stage.
         if stage == "collect" && meta["state"] != "done" { s.finishedMs = nil }
         if s.finishedMs != nil {
@@ -135,8 +157,15 @@ func followRun(_ c: Cluster, run: String, untilDone: Bool) async throws -> Bool 
     let tty = isatty(1) == 1
     var lastPrinted = ""
     var drawn = 0
+    var seen = false
     while true {
-        let meta = try await c.requireRun(run)
+        let meta = try await c.control.meta(run)
+        if meta.isEmpty && seen {
+            throw CLIError(
+                "run \(run) was purged while it ran (its jobs were canceled)", hint: "submit it again to run it")
+        }
+        if meta.isEmpty { _ = try await c.requireRun(run) }
+        seen = true
         let st = try await stages(c, run: run, meta: meta)
         let state = meta["state"] ?? "unknown"
         var lines = ["run \(run): \(state)"] + st.map { "  " + stageLine($0) }
@@ -298,7 +327,13 @@ struct Runs: AsyncParsableCommand {
 
     struct Purge: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Delete every key of the given runs (data, results, report, monitoring).")
+            abstract: "Delete runs in any state: their jobs, results, report, monitoring and every key.",
+            discussion: """
+                A live run can be purged: a submit still storing it stops at its next chunk, its pending
+                jobs are dropped, its running jobs are fenced (their results and writes are refused),
+                and a submit --wait following it exits 1 saying it was purged. Afterwards nothing of
+                the run is left and its id can be submitted again.
+                """)
         @Argument(help: "Run ids.") var runs: [String]
 
         func run() async throws {

@@ -117,9 +117,9 @@ final class PipelineFixture: @unchecked Sendable {
         return (status, (try? String(contentsOfFile: log, encoding: .utf8)) ?? "")
     }
 
-    func submit(_ data: String, run: String, chunkSize: Int? = nil) async throws {
+    func submit(_ data: String, run: String, chunkSize: Int? = nil, _ extra: [String] = []) async throws {
         let r = try await exportctl(
-            ["submit", data, "--run-id", run] + (chunkSize.map { ["--chunk-size", "\($0)"] } ?? []))
+            ["submit", data, "--run-id", run] + (chunkSize.map { ["--chunk-size", "\($0)"] } ?? []) + extra)
         guard r.status == 0 else { throw TestSetupError("submit failed (\(r.status)): \(r.output)") }
     }
 
@@ -150,10 +150,12 @@ final class PipelineFixture: @unchecked Sendable {
     }
 
     /// One complete run: `workers` worker processes and one scheduler; returns the report files.
-    func cleanRun(_ data: String, run: String, workers: Int, chunkSize: Int? = nil) async throws -> [String: [UInt8]] {
+    func cleanRun(
+        _ data: String, run: String, workers: Int, chunkSize: Int? = nil, submitArguments: [String] = []
+    ) async throws -> [String: [UInt8]] {
         try scheduler("s-\(run)")
         for i in 0..<workers { try worker("w\(i)-\(run)") }
-        try await submit(data, run: run, chunkSize: chunkSize)
+        try await submit(data, run: run, chunkSize: chunkSize, submitArguments)
         try await waitDone(run)
         stopAll()
         return try await report(run)
