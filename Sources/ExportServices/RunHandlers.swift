@@ -1,3 +1,4 @@
+import ExportData
 import ExportDomain
 import JobQueue
 import Logging
@@ -72,18 +73,24 @@ public struct RunHandlers: Sendable {
 
     // MARK: - Evaluation
 
-    /// A chunk's firms and export records (plus those loaded later when `withLoaded`).
+    /// A chunk's firms and export records (plus those loaded later when `withLoaded`), checked
+    /// against the counts and digests submit recorded: a chunk changed since is refused.
     func chunkInput(_ run: String, chunk: Int, tables t: RunTables, withLoaded: Bool) async throws -> ChunkInput {
         let keys = control.keys(run)
         guard let fb = try await control.bytes(keys.chunk(chunk)) else {
             throw PermanentFailure("run \(run) has no chunk \(chunk) (purged?)")
         }
+        let blocks = try await control.list(keys.records(chunk))
+        let sums = try await control.redis.send(
+            RedisCommand("HMGET", [.string(keys.checksums), .string("chunk:\(chunk)"), .string("records:\(chunk)")])
+        ).expectArray("checksums").map(\.string)
         do {
             let firms = try ChunkInput.decodeFirms(fb, markets: t.markets.count)
             var records: [ExportRecord] = []
-            for b in try await control.list(keys.records(chunk)) {
-                records += try ChunkInput.decodeRecords(b, markets: t.markets.count)
-            }
+            for b in blocks { records += try ChunkInput.decodeRecords(b, markets: t.markets.count) }
+            try Self.check(run, "chunk \(chunk)", sums[0], count: firms.count, what: "firms", [fb])
+            try Self.check(
+                run, "the export records of chunk \(chunk)", sums[1], count: records.count, what: "records", blocks)
             if withLoaded {
                 let ids = Set(firms.map(\.id))
                 for b in try await control.list(keys.loadedExports) {
@@ -96,6 +103,23 @@ public struct RunHandlers: Sendable {
         } catch let e as DecodeError {
             throw PermanentFailure("run \(run) chunk \(chunk): \(e)")
         }
+    }
+
+    /// Throws when `blocks` do not have the count and SHA-256 recorded in `sum` ("count hex";
+    /// nil for runs stored before checksums existed, which are not checked).
+    static func check(_ run: String, _ part: String, _ sum: String?, count: Int, what: String, _ blocks: [[UInt8]])
+        throws
+    {
+        guard let sum else { return }
+        var digest = SHA256()
+        for b in blocks { digest.update(b) }
+        let hex = digest.finalize()
+        guard "\(count) \(hex)" != sum else { return }
+        let stored = sum.split(separator: " ")
+        throw PermanentFailure(
+            "run \(run): \(part) is not what submit stored: \(count) \(what), sha-256 \(hex.prefix(16))..., where "
+                + "submit stored \(stored.first ?? "?") \(what), sha-256 \(stored.last?.prefix(16) ?? "?")...; it was "
+                + "changed in Redis since")
     }
 
     func evaluate(_ ctx: JobContext) async throws -> [UInt8]? {

@@ -23,6 +23,9 @@ public struct RunKeys: Sendable {
     /// String with a TTL: the submitter's lease while it stores the run (renewed every few
     /// seconds); a run still loading without it was abandoned.
     public var submitter: String { base + "submitter" }
+    /// Hash: `chunk:<n>` -> "<firms> <sha-256>" of chunk n's bytes, `records:<n>` ->
+    /// "<records> <sha-256>" of its export-record blocks in order, as submit stored them.
+    public var checksums: String { base + "checksums" }
     /// `RunTables` bytes.
     public var tables: String { base + "tables" }
     /// Firms of chunk `n` (`ChunkInput.encodeFirms`).

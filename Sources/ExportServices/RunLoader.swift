@@ -5,7 +5,8 @@ import JobQueue
 import Logging
 import RedisClient
 
-/// What a load read and stored: the counts, the small tables and the input report.
+/// What a load read and stored: the counts, the small tables, the input report, and the
+/// checksums of the export-record lists (the chunks' own went with each chunk).
 struct LoadedDataset {
     var firms = 0
     var chunks = 0
@@ -14,10 +15,12 @@ struct LoadedDataset {
     var tables: RunTables?
     var input = RunInputReport(digest: "", files: [], rejections: [])
     var verdict = DatasetVerdict(blocking: [], overridable: [], rejectedShare: 0)
+    /// Chunk -> "<records> <sha-256 of its blocks in order>".
+    var recordSums: [String] = []
 }
 
-/// Streams a dataset into a claimed run: firms in per-region chunks of `chunk_size`, and each
-/// chunk's export records beside it. Every write is one
+/// Streams a dataset into a claimed run: firms in per-region chunks of `chunk_size`, each with
+/// its firm count and SHA-256, and each chunk's export records beside it. Every write is one
 /// guarded script call (the run's generation must still be in its meta hash), so a purge or a
 /// replacement of the run stops the load at its next chunk: nothing is written after it.
 ///
@@ -44,6 +47,8 @@ final class RunLoader {
     private var chunkSize = 0
     private var recordBodies: [BinaryWriter] = []
     private var recordCounts: [Int] = []
+    private var recordTotals: [Int] = []
+    private var recordDigests: [SHA256] = []
 
     init(session: RedisSession, ref: RunRef, namespace: String, chunkSize: Int?) {
         self.session = session
@@ -74,6 +79,10 @@ final class RunLoader {
             deskRankings: t.deskRankings)
         out.input = RunInputReport(digest: reader.digest.finalize(), files: reader.reports, rejections: rejections())
         out.verdict = reader.verdict(maxRejectedShare: maxRejectedShare)
+        out.recordSums = (0..<out.chunks).map { c in
+            var d = c < recordDigests.count ? recordDigests[c] : SHA256()
+            return "\(c < recordTotals.count ? recordTotals[c] : 0) \(d.finalize())"
+        }
         return out
     }
 
@@ -92,6 +101,8 @@ final class RunLoader {
             for r in counts.indices { writeChunk(r) }
             recordBodies = [BinaryWriter](repeating: BinaryWriter(), count: out.chunks)
             recordCounts = [Int](repeating: 0, count: out.chunks)
+            recordTotals = [Int](repeating: 0, count: out.chunks)
+            recordDigests = [SHA256](repeating: SHA256(), count: out.chunks)
         }
         guard let v = chunkOf[e.firm.value] else { return }
         let c = chunkIndex[Int(v >> 32)][Int(v & 0xFFFF_FFFF)]
@@ -101,12 +112,17 @@ final class RunLoader {
         if recordCounts[c] >= 20_000 { writeRecords(c) }
     }
 
-    /// Stores region `region`'s growing chunk, in one guarded call.
+    /// Stores region `region`'s growing chunk with its count and digest, in one guarded call.
     private func writeChunk(_ region: Int) {
         guard counts[region] > 0 else { return }
         let bytes = ChunkInput.encodeFirms(count: counts[region], body: bodies[region].bytes)
+        var digest = SHA256()
+        digest.update(bytes)
         let n = out.chunks
-        guarded([.set(keys.chunk(n), bytes)])
+        guarded([
+            .set(keys.chunk(n), bytes),
+            .hset(keys.checksums, [("chunk:\(n)", .string("\(counts[region]) \(digest.finalize())"))]),
+        ])
         out.storedBytes += bytes.count
         chunkIndex[region].append(n)
         generation[region] += 1
@@ -119,6 +135,8 @@ final class RunLoader {
     private func writeRecords(_ c: Int) {
         guard c < recordCounts.count, recordCounts[c] > 0 else { return }
         let bytes = ChunkInput.encodeRecords(count: recordCounts[c], body: recordBodies[c].bytes)
+        recordDigests[c].update(bytes)
+        recordTotals[c] += recordCounts[c]
         guarded([.rpush(keys.records(c), bytes)])
         out.storedBytes += bytes.count
         recordBodies[c] = BinaryWriter()

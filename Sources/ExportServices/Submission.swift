@@ -185,7 +185,9 @@ public enum Submission {
         }
         guard let tables = loaded.tables else { throw RunError("run \(ref.id): the dataset was not read") }
         let k = control.keys(ref.id)
+        let sums = loaded.recordSums.enumerated().map { ("records:\($0.offset)", RedisArgument.string($0.element)) }
         var writes: [GuardedWrite] = [.set(k.tables, tables.encoded()), .set(k.inputReport, loaded.input.encoded())]
+        if !sums.isEmpty { writes.append(.hset(k.checksums, sums)) }
         let input = loaded.input
         writes += [
             .hset(

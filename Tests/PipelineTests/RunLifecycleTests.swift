@@ -288,4 +288,23 @@ struct RunLifecycleTests {
         let s6 = try await f.exportctl(["submit", badConfig, "--run-id", "bad-config", "--force"])
         #expect(s6.status != 0)
     }
+
+    @Test func aChunkChangedInRedisIsADeadJobWithTheReason() async throws {
+        let f = try PipelineFixture()
+        let data = try f.dataset(firms: 3_000, seed: 7)
+        try await f.submit(data, run: "changed", chunkSize: 500)
+        // A well-formed chunk, but another one's.
+        let k = f.control.keys("changed")
+        _ = try await f.redis.send(RedisCommand("COPY", [.string(k.chunk(0)), .string(k.chunk(1)), "REPLACE"]))
+        try f.scheduler("s")
+        try f.worker("w")
+        defer { f.stopAll() }
+        try await eventually("the run failed", timeout: .seconds(60), every: .milliseconds(100)) {
+            try await f.control.meta("changed")["state"] == "failed"
+        }
+        let job = try #require(try await f.control.queue.job(RunJobs.evaluateJob("changed", chunk: 1)))
+        #expect(job.state == "dead")
+        #expect(job.lastError?.contains("chunk 1 is not what submit stored") == true, "\(job.lastError ?? "")")
+        #expect(job.attempts == 1, "retried although retrying cannot help")
+    }
 }
