@@ -30,3 +30,12 @@ public final class ShutdownSignals: @unchecked Sendable {
 
     public func cancel() { for s in sources { s.cancel() } }
 }
+
+/// A write to a socket or pipe whose reader has gone (Redis killed, a client dropped by
+/// `CLIENT KILL`, `exportctl status | head`) raises SIGPIPE, whose default action ends the process
+/// silently with exit 141. Every ExportGrid program ignores it first thing, so the write fails
+/// with EPIPE instead and the caller handles it as the lost connection it is: reconnect, or a
+/// clear message and a non-zero exit.
+public func ignoreBrokenPipes() {
+    signal(SIGPIPE, SIG_IGN)
+}
