@@ -67,6 +67,7 @@ public final class QueueWorker: Sendable {
         self.blocking = blocking
         self.configuration = configuration
         self.handlers = handlers
+        JobThreads.shared.reserve(threads: configuration.concurrency)
         var l = logger
         l[metadataKey: "worker"] = "\(configuration.id)"
         self.logger = l
@@ -194,7 +195,7 @@ public final class QueueWorker: Sendable {
                     if old.running { s.running -= 1 }
                 }
                 var h = Held(job: job, deadline: now + UInt64(job.timeout.nanoseconds), started: now)
-                h.task = Task { await self.execute(job) }
+                h.task = Task(executorPreference: JobThreads.shared) { await self.execute(job) }
                 s.held[job.id] = h
                 s.running += 1
             }

@@ -5,11 +5,11 @@ import CHiredis
 #endif
 
 /// A pthread mutex with one condition variable, for handing work to a dedicated thread.
-final class ConditionLock: @unchecked Sendable {
+public final class ConditionLock: @unchecked Sendable {
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private let cond = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
 
-    init() {
+    public init() {
         pthread_mutex_init(mutex, nil)
         pthread_cond_init(cond, nil)
     }
@@ -21,13 +21,13 @@ final class ConditionLock: @unchecked Sendable {
         mutex.deallocate()
     }
 
-    func lock() { pthread_mutex_lock(mutex) }
-    func unlock() { pthread_mutex_unlock(mutex) }
+    public func lock() { pthread_mutex_lock(mutex) }
+    public func unlock() { pthread_mutex_unlock(mutex) }
     /// Waits for a signal; call with the lock held.
-    func wait() { pthread_cond_wait(cond, mutex) }
-    func signal() { pthread_cond_signal(cond) }
+    public func wait() { pthread_cond_wait(cond, mutex) }
+    public func signal() { pthread_cond_signal(cond) }
 
-    func withLock<R>(_ body: () throws -> R) rethrows -> R {
+    public func withLock<R>(_ body: () throws -> R) rethrows -> R {
         lock()
         defer { unlock() }
         return try body()
@@ -35,13 +35,13 @@ final class ConditionLock: @unchecked Sendable {
 }
 
 /// Starts a detached OS thread (not one of Swift's cooperative pool) running `body`.
-enum OSThread {
+public enum OSThread {
     private final class Box {
         let body: () -> Void
         init(_ body: @escaping () -> Void) { self.body = body }
     }
 
-    static func spawn(name: String, _ body: @escaping @Sendable () -> Void) {
+    public static func spawn(name: String, _ body: @escaping @Sendable () -> Void) {
         let threadName = String(name.prefix(15))
         let box = Unmanaged.passRetained(
             Box {

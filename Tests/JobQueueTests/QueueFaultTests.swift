@@ -184,6 +184,24 @@ struct QueueFaultTests {
         try await f.clean()
     }
 
+    /// Jobs that keep every core busy for three liveness TTLs: the worker's heartbeat still runs
+    /// (handlers have threads of their own), so no job is reclaimed and each runs once.
+    @Test func cpuBoundJobsLongerThanTheTTLAreNotReclaimed() async throws {
+        let f = try QueueFixture()
+        let slots = WorkerConfiguration.cores
+        let a = try f.startProbe(id: "A", concurrency: slots)
+        for i in 0..<slots { _ = try await f.queue.enqueue(f.spec("spin\(i)", kind: "spin", payload: "3000")) }
+        // This process reclaims what the probe's heartbeat lets lapse, as any maintainer would.
+        try await eventually("every spin job done", timeout: .seconds(30), every: .milliseconds(100)) {
+            _ = try await f.queue.maintain(owner: "test", lockFor: .milliseconds(1))
+            return try await f.stat("processed") == slots
+        }
+        #expect(try await f.stat("reclaimed") == 0)
+        #expect(try await f.stat("processed") == slots)
+        a.stop(grace: 2)
+        try await f.clean()
+    }
+
     @Test func expiredLeaseOfALiveWorkerIsReclaimed() async throws {
         let clock = ManualClock()
         let f = try QueueFixture(clock: clock)

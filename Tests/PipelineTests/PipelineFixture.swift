@@ -47,7 +47,10 @@ final class PipelineFixture: @unchecked Sendable {
 
     deinit {
         for p in processes.values { p.stop(grace: 2) }
-        try? FileManager.default.removeItem(atPath: dir)
+        // EXPORTGRID_TEST_KEEP=1 keeps the directory (daemon logs, datasets) to read after a failure.
+        if ProcessInfo.processInfo.environment["EXPORTGRID_TEST_KEEP"] == nil {
+            try? FileManager.default.removeItem(atPath: dir)
+        }
     }
 
     var environment: [String: String] { baseEnvironment }

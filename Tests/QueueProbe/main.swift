@@ -40,6 +40,15 @@ let handlers: [String: any JobHandler] = [
         try await Task.sleep(for: .milliseconds(n))
         return Array(me.utf8)
     },
+    // Keeps a core busy for the payload's milliseconds without ever suspending (a CPU-bound job,
+    // like an ecosystem's matching), then returns this worker's id.
+    "spin": ClosureJobHandler { ctx in
+        let n = Int(String(decoding: ctx.payload, as: UTF8.self)) ?? 0
+        let end = ContinuousClock.now + .milliseconds(n)
+        var x: UInt64 = 1
+        while ContinuousClock.now < end { x = x &* 6_364_136_223_846_793_005 &+ 1 }
+        return Array(me.utf8) + (x == 0 ? [0] : [])
+    },
     // Returns this worker's id at once.
     "record": ClosureJobHandler { _ in Array(me.utf8) },
     "fail": ClosureJobHandler { _ in throw PermanentFailure("probe failure") },
