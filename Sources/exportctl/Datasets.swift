@@ -52,7 +52,7 @@ struct Validate: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Check a dataset: counts per file and every rejected row with its reason.",
         discussion: """
-            Exit status 0 when the dataset can be submitted (even with rejected rows); 1 when submit
+            Exit status 0 when the dataset can be submitted (even with rejected rows); 65 when submit
             would refuse it: a required file missing or unreadable, or without a valid row, an error in
             config.toml, more rejected rows than --max-rejected-share of the rows read, or a file that
             ends inside a quoted field (the last two are what submit --force overrides).
@@ -125,7 +125,7 @@ struct Validate: ParsableCommand {
         let verdict = reader.verdict(maxRejectedShare: maxRejectedShare)
         for p in verdict.blocking { print("cannot use the dataset: \(p)") }
         for p in verdict.overridable { print("submit would refuse the dataset (unless --force): \(p)") }
-        if verdict.stops(force: false) { throw ExitCode(1) }
+        if verdict.stops(force: false) { throw Exit.dataError.code }
     }
 }
 

@@ -112,7 +112,7 @@ struct Demo: AsyncParsableCommand {
                 "submitted run \(run): \(s.firms) firms in \(s.chunks) chunks; \(s.input.rejected) of "
                     + "\(s.input.rowsRead) rows rejected")
             guard try await followRun(c, run: run, untilDone: true) else {
-                throw CLIError("the run failed", hint: "see exportctl dead list and \(out)/logs")
+                throw CLIError("the run failed", hint: "see exportctl dead list and \(out)/logs", exit: .runFailed)
             }
             let files = try await c.control.reportFiles(run)
             for (name, bytes) in files {

@@ -15,7 +15,7 @@ struct Submit: AsyncParsableCommand {
             its firm count and SHA-256 (workers refuse a chunk changed since), with their export records,
             the small tables, the configuration and every rejected row; workers on other machines need
             only REDIS_URL. With --wait, shows progress per stage and exits when the report is ready
-            (status 1 if the run failed or was purged meanwhile).
+            (status 2 if the run failed, 3 if it was purged meanwhile).
 
             A submit stores the whole run or leaves nothing behind: a directory that does not exist,
             an error in config.toml, a dataset that cannot be used, or more rejected rows than
@@ -77,7 +77,7 @@ struct Submit: AsyncParsableCommand {
             print(id)
             if wait {
                 let ok = try await followRun(c, run: id, untilDone: true)
-                if !ok { throw ExitCode(1) }
+                if !ok { throw Exit.runFailed.code }
             }
         }
     }
@@ -162,7 +162,8 @@ func followRun(_ c: Cluster, run: String, untilDone: Bool) async throws -> Bool 
         let meta = try await c.control.meta(run)
         if meta.isEmpty && seen {
             throw CLIError(
-                "run \(run) was purged while it ran (its jobs were canceled)", hint: "submit it again to run it")
+                "run \(run) was purged while it ran (its jobs were canceled)", hint: "submit it again to run it",
+                exit: .runUnknown)
         }
         if meta.isEmpty { _ = try await c.requireRun(run) }
         seen = true
@@ -217,9 +218,10 @@ struct Status: AsyncParsableCommand {
                             [("run_id", run), ("state", meta["state"]), ("error", meta["error"])]
                                 + ["firms", "chunks", "rejected_rows", "dataset_digest"].map { ($0, meta[$0]) }
                                 + [("stages", RawJSON(text: "[" + stagesJSON.joined(separator: ",") + "]"))]))
+                    if meta["state"] == "failed" { throw Exit.runFailed.code }
                     return
                 }
-                _ = try await followRun(c, run: run, untilDone: watch)
+                if try await !followRun(c, run: run, untilDone: watch) { throw Exit.runFailed.code }
                 return
             }
             let depths = try await c.queue.depths()
@@ -331,7 +333,7 @@ struct Runs: AsyncParsableCommand {
             discussion: """
                 A live run can be purged: a submit still storing it stops at its next chunk, its pending
                 jobs are dropped, its running jobs are fenced (their results and writes are refused),
-                and a submit --wait following it exits 1 saying it was purged. Afterwards nothing of
+                and a submit --wait following it exits 3 saying it was purged. Afterwards nothing of
                 the run is left and its id can be submitted again.
                 """)
         @Argument(help: "Run ids.") var runs: [String]

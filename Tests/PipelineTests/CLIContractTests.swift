@@ -1,0 +1,96 @@
+import ExportData
+import ExportDomain
+import ExportServices
+import Foundation
+import JobQueue
+import Logging
+import ProcessSupport
+import RedisClient
+import TestSupport
+import Testing
+
+/// `exportctl` as scripts and operators meet it: its exit statuses, signals and closed pipes,
+/// Redis outages while it follows a run, what its operator commands print and do, and its flags.
+@Suite("exportctl contract: exit codes, SIGPIPE, outages, operator commands, flags", .serialized)
+struct CLIContractTests {
+    func log(_ f: PipelineFixture, _ name: String) -> String {
+        (try? String(contentsOfFile: f.dir + "/\(name).log", encoding: .utf8)) ?? ""
+    }
+
+    /// Waits (up to `timeout`) for `p` to exit, and returns its status; kills it after the deadline.
+    func exited(_ p: ChildProcess, within timeout: Duration) async throws -> Int32 {
+        do {
+            try await eventually("the process exits", timeout: timeout, every: .milliseconds(50)) { !p.isRunning }
+        } catch {
+            p.signal(SIGKILL)
+            p.wait()
+            throw error
+        }
+        return p.wait()
+    }
+
+    /// Runs `script` with bash (`$0` is the exportctl binary), in the fixture's environment.
+    func bash(_ f: PipelineFixture, _ script: String, _ args: [String] = []) async throws -> (Int32, String) {
+        let out = f.dir + "/bash-\(UUID().uuidString.prefix(6)).out"
+        let p = try ChildProcess(
+            executable: findExecutable("bash") ?? "/bin/bash",
+            arguments: ["-c", script, try PipelineFixture.binary("exportctl")] + args, environment: f.environment,
+            stdoutPath: out, stderrPath: out)
+        let status = await exitStatus(of: p)
+        return (status, (try? String(contentsOfFile: out, encoding: .utf8)) ?? "")
+    }
+
+    // MARK: - Exit codes
+
+    @Test func statusExitsWithTheRunsState() async throws {
+        let f = try PipelineFixture()
+        let c = f.control
+        let done = try await c.claim("finished", dataset: "/data")
+        try await c.write(done, [.hset(c.keys("finished").meta, [("state", "done")])])
+        let failed = try await c.claim("broken", dataset: "/data")
+        try await c.markFailed(failed, "a job died")
+        let running = try await c.claim("going", dataset: "/data")
+        try await c.write(running, [.hset(c.keys("going").meta, [("state", "running")])])
+
+        let d = try await f.exportctl(["status", "finished"])
+        #expect(d.status == 0, "\(d.output)")
+        let r = try await f.exportctl(["status", "going"])
+        #expect(r.status == 0, "\(r.output)")
+        let x = try await f.exportctl(["status", "broken"])
+        #expect(x.status == 2, "\(x.output)")
+        #expect(x.output.contains("a job died"), "\(x.output)")
+        let xj = try await f.exportctl(["status", "broken", "--json"])
+        #expect(xj.status == 2, "\(xj.output)")
+        let u = try await f.exportctl(["status", "nothing-here"])
+        #expect(u.status == 3, "\(u.output)")
+        #expect(u.output.contains("no run nothing-here"), "\(u.output)")
+    }
+
+    @Test func anUnreachableRedisExits69AndABadURL64() async throws {
+        let port = try freeLoopbackPort()  // nothing listens there
+        let f = try PipelineFixture(redisURL: "redis://127.0.0.1:\(port)")
+        let r = try await f.exportctl(["status"])
+        #expect(r.status == 69, "\(r.output)")
+        #expect(r.output.contains("error: redis unavailable"), "\(r.output)")
+        #expect(r.output.contains("hint: check REDIS_URL"), "\(r.output)")
+        let bad = try await f.exportctl(["status"], env: ["REDIS_URL": "http://127.0.0.1:\(port)"])
+        #expect(bad.status == 64, "\(bad.output)")
+    }
+
+    @Test func anUnusableDatasetExits65() async throws {
+        let f = try PipelineFixture()
+        let clean = try f.dataset(firms: 800, seed: 5)
+        let bad = f.dir + "/bad-config"
+        try FileManager.default.copyItem(atPath: clean, toPath: bad)
+        try "emerging_quota = 2.5\n".write(toFile: bad + "/config.toml", atomically: true, encoding: .utf8)
+        let s = try await f.exportctl(["submit", bad, "--run-id", "bad"])
+        #expect(s.status == 65, "\(s.output)")
+        #expect(s.output.contains("emerging_quota"), "\(s.output)")
+        let v = try await f.exportctl(["validate", bad])
+        #expect(v.status == 65, "\(v.output)")
+        let dirty = try f.dataset(firms: 800, seed: 5, dirty: 0.05)
+        let t = try await f.exportctl(["submit", dirty, "--run-id", "dirty", "--max-rejected-share", "0.001"])
+        #expect(t.status == 65, "\(t.output)")
+        #expect(try await f.keyCount() == 0, "a refused submit left keys behind")
+    }
+}
