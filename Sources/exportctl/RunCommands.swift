@@ -57,9 +57,6 @@ struct Submit: AsyncParsableCommand {
             }
             if let chunkSize, chunkSize < 1 { throw CLIError("--chunk-size must be at least 1") }
             guard (0...1).contains(maxRejectedShare) else { throw CLIError("--max-rejected-share must be 0 to 1") }
-            // A write to a connection Redis closed must be an error the submit handles, not a
-            // signal that kills it without a word (and leaves its run loading).
-            signal(SIGPIPE, SIG_IGN)
             let c = try Cluster()
             let id = runID ?? Self.defaultRunID()
             var options = SubmitOptions(encoding: forced, chunkSize: chunkSize)

@@ -93,4 +93,46 @@ struct CLIContractTests {
         #expect(t.status == 65, "\(t.output)")
         #expect(try await f.keyCount() == 0, "a refused submit left keys behind")
     }
+
+    // MARK: - SIGPIPE
+
+    @Test func redisKilledWhileSubmitStoresIsAClearErrorNotASignal() async throws {
+        let server = try RedisServerProcess(arguments: ["--appendonly", "yes", "--appendfsync", "always"])
+        let f = try PipelineFixture(redisURL: server.url)
+        let data = try f.dataset(firms: 40_000, seed: 3)
+        let submit = try f.start("submit", "exportctl", ["submit", data, "--run-id", "killed", "--chunk-size", "50"])
+        try await eventually("chunks being stored", timeout: .seconds(60), every: .milliseconds(5)) {
+            (try? await f.redis.send(RedisCommand("EXISTS", [.string(f.control.keys("killed").chunk(5))])))?.int == 1
+        }
+        server.kill()  // SIGKILL: connections drop mid-write, no goodbye
+        try server.start()
+        let status = try await exited(submit, within: .seconds(90))
+        let out = log(f, "submit")
+        #expect(status != 0 && status != 141 && status < 128, "exit \(status): \(out)")
+        #expect(out.contains("error: storing run killed failed"), "\(out)")
+        var state: String?
+        try await eventually("the run readable again", timeout: .seconds(20)) {
+            state = (try? await f.control.meta("killed"))?["state"]
+            return state != nil
+        }
+        #expect(state == "failed", "the run was left \(state ?? "?"), neither failed nor resumable")
+    }
+
+    @Test func anEarlyClosedStdoutEndsQuietlyNotBySIGPIPE() async throws {
+        let f = try PipelineFixture()
+        // More lines than a pipe holds, so exportctl still writes after `head` has gone.
+        let index = RunKeys.index(f.control.queue.keys)
+        var commands: [RedisCommand] = []
+        for i in 0..<1_000 {
+            let run = "listed-run-" + String(repeating: "x", count: 40) + "-\(i)"
+            commands.append(RedisCommand("HSET", [.string(f.control.keys(run).meta), "state", "done"]))
+            commands.append(RedisCommand("ZADD", [.string(index), .int(i), .string(run)]))
+        }
+        for r in try await f.redis.pipeline(commands) { _ = try r.get() }
+        let (status, out) = try await bash(f, #""$0" runs list | head -1; echo "exportctl-status=${PIPESTATUS[0]}""#)
+        #expect(status == 0, "\(out)")
+        let line = out.split(separator: "\n").first { $0.hasPrefix("exportctl-status=") } ?? ""
+        let code = Int(line.dropFirst("exportctl-status=".count)) ?? -1
+        #expect(code >= 0 && code < 128, "exportctl ended with \(line) (141 is SIGPIPE): \(out)")
+    }
 }
