@@ -1,4 +1,5 @@
 import ArgumentParser
+import JobQueue
 import ProcessSupport
 
 @main
@@ -15,6 +16,7 @@ struct ExportCtl: AsyncParsableCommand {
             used, 69 Redis unreachable or the connection lost, 77 refused (authentication, an ACL
             without the permission).
             """,
+        version: ExportGridVersion.current,
         subcommands: [
             Generate.self, Validate.self, Submit.self, Status.self, Report.self, Runs.self, Workers.self, Jobs.self,
             Dead.self, Pause.self, Resume.self, Monitor.self, LoadExports.self, Demo.self, Bench.self,

@@ -135,4 +135,13 @@ struct CLIContractTests {
         let code = Int(line.dropFirst("exportctl-status=".count)) ?? -1
         #expect(code >= 0 && code < 128, "exportctl ended with \(line) (141 is SIGPIPE): \(out)")
     }
+
+    // MARK: - Flags
+
+    @Test func versionIsPrinted() async throws {
+        let f = try PipelineFixture()
+        let r = try await f.exportctl(["--version"])
+        #expect(r.status == 0, "\(r.output)")
+        #expect(r.output.trimmingCharacters(in: .whitespacesAndNewlines) == ExportGridVersion.current)
+    }
 }
