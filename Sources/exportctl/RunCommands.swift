@@ -15,7 +15,8 @@ struct Submit: AsyncParsableCommand {
             its firm count and SHA-256 (workers refuse a chunk changed since), with their export records,
             the small tables, the configuration and every rejected row; workers on other machines need
             only REDIS_URL. With --wait, shows progress per stage and exits when the report is ready
-            (status 2 if the run failed, 3 if it was purged meanwhile).
+            (status 2 if the run failed, 3 if it was purged meanwhile). While it waits it rides out a
+            Redis outage (one warning, then retries until Redis answers again).
 
             A submit stores the whole run or leaves nothing behind: a directory that does not exist,
             an error in config.toml, a dataset that cannot be used, or more rejected rows than
@@ -150,21 +151,43 @@ func stageLine(_ s: StageProgress) -> String {
 
 /// Shows a run's stages until it is done or failed (or once, with `untilDone` false). A live
 /// display on a terminal, plain lines otherwise. Returns false when the run failed.
+///
+/// Following a run (`untilDone`), a Redis outage is ridden out: one warning, then polling with
+/// backoff until Redis answers again, and on to the run's real end.
 func followRun(_ c: Cluster, run: String, untilDone: Bool) async throws -> Bool {
     let tty = isatty(1) == 1
     var lastPrinted = ""
     var drawn = 0
     var seen = false
+    var outage = false
+    var attempt = 0
     while true {
-        let meta = try await c.control.meta(run)
-        if meta.isEmpty && seen {
-            throw CLIError(
-                "run \(run) was purged while it ran (its jobs were canceled)", hint: "submit it again to run it",
-                exit: .runUnknown)
+        let meta: [String: String]
+        let st: [StageProgress]
+        do {
+            meta = try await c.control.meta(run)
+            if meta.isEmpty && seen {
+                throw CLIError(
+                    "run \(run) was purged while it ran (its jobs were canceled)", hint: "submit it again to run it",
+                    exit: .runUnknown)
+            }
+            if meta.isEmpty { _ = try await c.requireRun(run) }
+            st = try await stages(c, run: run, meta: meta)
+        } catch  where untilDone && isOutage(error) {
+            if !outage {
+                FileHandle.standardError.write(Data("warning: redis unavailable, retrying... (\(error))\n".utf8))
+                outage = true
+            }
+            attempt += 1
+            try await Task.sleep(for: Backoff(base: .milliseconds(250), max: .seconds(5)).delay(attempt: attempt))
+            continue
         }
-        if meta.isEmpty { _ = try await c.requireRun(run) }
+        if outage {
+            FileHandle.standardError.write(Data("redis is reachable again; following run \(run)\n".utf8))
+            outage = false
+            attempt = 0
+        }
         seen = true
-        let st = try await stages(c, run: run, meta: meta)
         let state = meta["state"] ?? "unknown"
         var lines = ["run \(run): \(state)"] + st.map { "  " + stageLine($0) }
         if state == "failed" { lines.append("  error: \(meta["error"] ?? "unknown")") }

@@ -136,6 +136,48 @@ struct CLIContractTests {
         #expect(code >= 0 && code < 128, "exportctl ended with \(line) (141 is SIGPIPE): \(out)")
     }
 
+    // MARK: - Riding out an outage
+
+    @Test func submitWaitAndStatusWatchRideOutARedisRestart() async throws {
+        let server = try RedisServerProcess(arguments: ["--appendonly", "yes", "--appendfsync", "always"])
+        let f = try PipelineFixture(redisURL: server.url)
+        let data = try f.dataset(firms: 6_000, seed: 11)
+        try f.scheduler("s")
+        try f.worker("w", concurrency: 1)
+        defer { f.stopAll() }
+        let submit = try f.start(
+            "submit", "exportctl", ["submit", data, "--run-id", "blip", "--chunk-size", "100", "--wait"])
+        try await eventually("the run planned", timeout: .seconds(60), every: .milliseconds(20)) {
+            (try? await f.control.meta("blip"))?["state"] == "running"
+        }
+        let watch = try f.start("watch", "exportctl", ["status", "blip", "--watch"])
+        try await eventually("status --watch following", timeout: .seconds(30), every: .milliseconds(20)) {
+            log(f, "watch").contains("run blip:")
+        }
+        server.stop()  // SIGTERM: Redis writes its append-only file and exits
+        try await eventually("both saw the outage", timeout: .seconds(60), every: .milliseconds(50)) {
+            (log(f, "submit").contains("redis unavailable, retrying") || !submit.isRunning)
+                && (log(f, "watch").contains("redis unavailable, retrying") || !watch.isRunning)
+        }
+        #expect(submit.isRunning, "submit --wait gave up on the outage: \(log(f, "submit"))")
+        #expect(watch.isRunning, "status --watch gave up on the outage: \(log(f, "watch"))")
+        // A stop signal still ends a follower promptly while Redis is away.
+        watch.signal(SIGTERM)
+        _ = try await exited(watch, within: .seconds(10))
+        try server.start()
+        let status = try await exited(submit, within: .seconds(240))
+        let out = log(f, "submit")
+        #expect(status == 0, "exit \(status): \(out)")
+        #expect(out.components(separatedBy: "redis unavailable, retrying").count == 2, "one warning: \(out)")
+        // The fixture's own connection meets the restart once, then reconnects.
+        var state: String?
+        try await eventually("the run readable again", timeout: .seconds(20)) {
+            state = (try? await f.control.meta("blip"))?["state"]
+            return state != nil
+        }
+        #expect(state == "done")
+    }
+
     // MARK: - Flags
 
     @Test func versionIsPrinted() async throws {
