@@ -16,7 +16,8 @@ struct Submit: AsyncParsableCommand {
             the small tables, the configuration and every rejected row; workers on other machines need
             only REDIS_URL. With --wait, shows progress per stage and exits when the report is ready
             (status 2 if the run failed, 3 if it was purged meanwhile). While it waits it rides out a
-            Redis outage (one warning, then retries until Redis answers again).
+            Redis outage (one warning, then retries until Redis answers again), and when the run
+            makes no progress for a few seconds it says once which daemon is missing.
 
             A submit stores the whole run or leaves nothing behind: a directory that does not exist,
             an error in config.toml, a dataset that cannot be used, or more rejected rows than
@@ -74,7 +75,7 @@ struct Submit: AsyncParsableCommand {
                         + "(\(s.storedBytes / 1024) KiB in \(String(format: "%.2f", s.seconds)) s)\n").utf8))
             print(id)
             if wait {
-                let ok = try await followRun(c, run: id, untilDone: true)
+                let ok = try await followRun(c, run: id, untilDone: true, hintIdle: true)
                 if !ok { throw Exit.runFailed.code }
             }
         }
@@ -153,14 +154,19 @@ func stageLine(_ s: StageProgress) -> String {
 /// display on a terminal, plain lines otherwise. Returns false when the run failed.
 ///
 /// Following a run (`untilDone`), a Redis outage is ridden out: one warning, then polling with
-/// backoff until Redis answers again, and on to the run's real end.
-func followRun(_ c: Cluster, run: String, untilDone: Bool) async throws -> Bool {
+/// backoff until Redis answers again, and on to the run's real end. With `hintIdle`, a run that
+/// makes no progress for `idleHintAfter` gets one hint per missing daemon (no worker serving a
+/// queue with pending jobs, no scheduler leader).
+func followRun(_ c: Cluster, run: String, untilDone: Bool, hintIdle: Bool = false) async throws -> Bool {
     let tty = isatty(1) == 1
     var lastPrinted = ""
     var drawn = 0
     var seen = false
     var outage = false
     var attempt = 0
+    var hinted: Set<String> = []
+    var lastProgress = ""
+    var progressAt = ContinuousClock.now
     while true {
         let meta: [String: String]
         let st: [StageProgress]
@@ -173,6 +179,16 @@ func followRun(_ c: Cluster, run: String, untilDone: Bool) async throws -> Bool 
             }
             if meta.isEmpty { _ = try await c.requireRun(run) }
             st = try await stages(c, run: run, meta: meta)
+            let progress = (meta["state"] ?? "") + st.map { "\($0.done)" }.joined(separator: ",")
+            if progress != lastProgress {
+                lastProgress = progress
+                progressAt = .now
+            } else if hintIdle, ContinuousClock.now - progressAt >= idleHintAfter {
+                for h in try await idleHints(c) where !hinted.contains(h) {
+                    hinted.insert(h)
+                    FileHandle.standardError.write(Data("hint: \(h)\n".utf8))
+                }
+            }
         } catch  where untilDone && isOutage(error) {
             if !outage {
                 FileHandle.standardError.write(Data("warning: redis unavailable, retrying... (\(error))\n".utf8))
@@ -205,6 +221,28 @@ func followRun(_ c: Cluster, run: String, untilDone: Bool) async throws -> Bool 
         if !untilDone || state == "done" || state == "failed" { return state != "failed" }
         try await Task.sleep(for: .milliseconds(tty ? 250 : 2000))
     }
+}
+
+/// How long a followed run may make no progress before `followRun` looks for missing daemons.
+let idleHintAfter: Duration = .seconds(4)
+
+/// What keeps a run from progressing, as hint lines: every queue with pending jobs that no live
+/// worker serves, and a missing scheduler leader.
+func idleHints(_ c: Cluster) async throws -> [String] {
+    var out: [String] = []
+    let alive = try await c.queue.workers().filter(\.alive)
+    let served = Set(
+        alive.flatMap { w in
+            (w.fields["queues"] ?? "").split(separator: ",").map { String($0.prefix { $0 != ":" }) }
+        })
+    for (q, n) in try await c.queue.depths().sorted(by: { $0.key < $1.key }) where n > 0 && !served.contains(q) {
+        let who = alive.isEmpty ? "none alive" : "\(alive.count) alive, none serving it"
+        out.append("no worker is serving queue \(q) (exportctl workers shows \(who))")
+    }
+    if try await c.control.schedulerLeader() == nil {
+        out.append("no scheduler leader (start export-scheduler: it serves the control queue and plans left runs)")
+    }
+    return out
 }
 
 struct Status: AsyncParsableCommand {

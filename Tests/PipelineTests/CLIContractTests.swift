@@ -178,6 +178,26 @@ struct CLIContractTests {
         #expect(state == "done")
     }
 
+    // MARK: - Hints
+
+    @Test func submitWithNoDaemonsSaysWhatIsMissing() async throws {
+        let f = try PipelineFixture()
+        let data = try f.dataset(firms: 600, seed: 12)
+        let submit = try f.start("submit", "exportctl", ["submit", data, "--run-id", "alone", "--wait"])
+        defer { submit.stop(grace: 2) }
+        try await eventually("both hints", timeout: .seconds(60), every: .milliseconds(100)) {
+            let out = log(f, "submit")
+            return out.contains("no worker is serving queue evaluate") && out.contains("no scheduler leader")
+                || !submit.isRunning
+        }
+        #expect(submit.isRunning, "\(log(f, "submit"))")
+        submit.signal(SIGINT)
+        _ = try await exited(submit, within: .seconds(10))
+        let out = log(f, "submit")
+        #expect(out.components(separatedBy: "no worker is serving queue evaluate").count == 2, "once: \(out)")
+        #expect(out.components(separatedBy: "no scheduler leader").count == 2, "once: \(out)")
+    }
+
     // MARK: - Flags
 
     @Test func versionIsPrinted() async throws {
