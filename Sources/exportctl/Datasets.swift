@@ -52,6 +52,7 @@ struct Validate: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Check a dataset: counts per file and every rejected row with its reason.",
         discussion: """
+            Writes no file unless asked: --rejections FILE writes the full rejection list there as CSV.
             Exit status 0 when the dataset can be submitted (even with rejected rows); 65 when submit
             would refuse it: a required file missing or unreadable, or without a valid row, an error in
             config.toml, more rejected rows than --max-rejected-share of the rows read, or a file that
@@ -68,11 +69,15 @@ struct Validate: ParsableCommand {
     @Option(help: "Force the input encoding (utf-8 or cp949) instead of detecting it per file.")
     var encoding: String?
 
-    @Option(help: "Where to write the full rejection list as CSV.")
-    var rejections = "rejections.csv"
+    @Option(help: "Write the full rejection list as CSV to this file (default: no file).")
+    var rejections: String?
 
     @Option(help: "Largest share of rejected rows (0 to 1) the dataset may have, as for submit.")
     var maxRejectedShare = DatasetVerdict.defaultMaxRejectedShare
+
+    func validate() throws {
+        if rejections?.isEmpty == true { throw ValidationError("--rejections needs a file name") }
+    }
 
     func run() throws {
         var forced: TextEncoding?
@@ -83,8 +88,8 @@ struct Validate: ParsableCommand {
             forced = e
         }
         guard (0...1).contains(maxRejectedShare) else { throw ValidationError("--max-rejected-share must be 0 to 1") }
-        let writer = try CSVWriter(path: rejections)
-        try writer.row(["file", "line", "column", "reason"])
+        let writer = try rejections.map { try CSVWriter(path: $0) }
+        try writer?.row(["file", "line", "column", "reason"])
         var shown = 0
         var writeFailure: FileProblem?
         let reader = DatasetReader(directory: directory, encoding: forced) { r in
@@ -92,6 +97,7 @@ struct Validate: ParsableCommand {
                 print(r.description)
                 shown += 1
             }
+            guard let writer else { return }
             writer.field(r.file)
             writer.field(r.line)
             writer.field(r.column ?? "")
@@ -101,7 +107,7 @@ struct Validate: ParsableCommand {
         var firms = 0
         var exports = 0
         _ = reader.read(firm: { _ in firms += 1 }, export: { _ in exports += 1 })
-        try writer.flush()
+        try writer?.flush()
         if let writeFailure { throw writeFailure }
         let rejected = reader.rejectedRows
         if rejected > shown { print("... \(rejected - shown) more (--all prints every one)") }
@@ -120,7 +126,9 @@ struct Validate: ParsableCommand {
                     + "  " + notes.joined(separator: "; "))
         }
         print("")
-        print("rejections: \(rejected) rows, full list in \(rejections)")
+        print(
+            "rejections: \(rejected) rows, "
+                + (rejections.map { "full list in \($0)" } ?? "list them all in a file with --rejections FILE"))
         print("dataset digest (sha-256): \(reader.digest.finalize())")
         let verdict = reader.verdict(maxRejectedShare: maxRejectedShare)
         for p in verdict.blocking { print("cannot use the dataset: \(p)") }

@@ -178,6 +178,24 @@ struct CLIContractTests {
         #expect(state == "done")
     }
 
+    // MARK: - validate writes nothing unless asked
+
+    @Test func validateWritesNoFileUnlessAsked() async throws {
+        let f = try PipelineFixture()
+        let data = try f.dataset(firms: 600, seed: 8, dirty: 0.01)
+        let cwd = f.dir + "/cwd"
+        try FileManager.default.createDirectory(atPath: cwd, withIntermediateDirectories: true)
+        let (plain, out1) = try await bash(f, #"cd "$1" && "$0" validate "$2""#, [cwd, data])
+        #expect(plain == 0, "\(out1)")
+        #expect(out1.contains("rejections:"), "\(out1)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: cwd).isEmpty, "validate wrote files unasked")
+        let (asked, out2) = try await bash(f, #"cd "$1" && "$0" validate "$2" --rejections mine.csv"#, [cwd, data])
+        #expect(asked == 0, "\(out2)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: cwd) == ["mine.csv"])
+        let csv = try String(contentsOfFile: cwd + "/mine.csv", encoding: .utf8)
+        #expect(csv.hasPrefix("file,line,column,reason") && csv.split(separator: "\n").count > 1, "\(csv.prefix(200))")
+    }
+
     // MARK: - Hints
 
     @Test func submitWithNoDaemonsSaysWhatIsMissing() async throws {
