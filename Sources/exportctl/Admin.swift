@@ -173,13 +173,27 @@ struct Dead: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Delete dead jobs (all, the given ones, or older ones).")
         @Argument(help: "Job ids (default: every dead job).") var ids: [String] = []
-        @Option(help: "Only those dead for more than this many hours.") var olderThanHours: Double?
+        @Option(help: "Only those dead for more than this many hours (0 to 876000).") var olderThanHours: Double?
+
+        func validate() throws {
+            if let h = olderThanHours, !(0...876_000).contains(h) {
+                throw ValidationError("--older-than-hours must be 0 to 876000 (100 years), not \(h)")
+            }
+            if olderThanHours != nil && !ids.isEmpty {
+                throw ValidationError("give job ids or --older-than-hours, not both")
+            }
+        }
 
         func run() async throws {
             try await reporting {
                 let c = try Cluster()
                 var before: Int64?
-                if let h = olderThanHours { before = try await c.queue.serverMillis() - Int64(h * 3_600_000) }
+                if let h = olderThanHours {
+                    before = try await c.queue.serverMillis() - Int64(h * 3_600_000)
+                } else if ids.isEmpty {
+                    // Every dead job: all those that died before a time far in the future.
+                    before = Int64(1) << 52
+                }
                 print("purged \(try await c.queue.purgeDead(ids: ids, olderThan: before)) dead jobs")
             }
         }

@@ -283,7 +283,11 @@ struct Status: AsyncParsableCommand {
                 return
             }
             let depths = try await c.queue.depths()
-            let sizes = try await c.queue.setSizes()
+            var sizes = try await c.queue.setSizes()
+            // The sets count only scheduled, dead, canceled and done jobs: pending ones are the
+            // queues' lists, active ones what the workers hold.
+            sizes[.pending] = depths.values.reduce(0, +)
+            sizes[.active] = try await c.queue.workers().reduce(0) { $0 + $1.holding }
             let paused = try await c.queue.pausedQueues()
             let stats = try await c.queue.stats()
             let runs = try await c.control.runs()
@@ -394,15 +398,26 @@ struct Runs: AsyncParsableCommand {
                 and a submit --wait following it exits 3 saying it was purged. Afterwards nothing of
                 the run is left and its id can be submitted again.
                 """)
-        @Argument(help: "Run ids.") var runs: [String]
+        @Argument(help: "Run ids; every known one is purged, and each unknown one reported (exit 3).")
+        var runs: [String]
 
         func run() async throws {
             try await reporting {
                 let c = try Cluster()
+                var unknown: [String] = []
                 for r in runs {
-                    _ = try await c.requireRun(r)
+                    guard try await c.control.exists(r) else {
+                        FileHandle.standardError.write(Data("error: no run \(r) in namespace \(c.namespace)\n".utf8))
+                        unknown.append(r)
+                        continue
+                    }
                     let n = try await c.control.purge(r)
                     print("purged \(r): \(n) keys")
+                }
+                if !unknown.isEmpty {
+                    throw CLIError(
+                        "\(unknown.count) of \(runs.count) runs unknown: " + unknown.joined(separator: ", "),
+                        hint: "list runs with: exportctl runs list; every known one was purged", exit: .runUnknown)
                 }
             }
         }

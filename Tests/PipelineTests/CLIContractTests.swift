@@ -196,6 +196,52 @@ struct CLIContractTests {
         #expect(csv.hasPrefix("file,line,column,reason") && csv.split(separator: "\n").count > 1, "\(csv.prefix(200))")
     }
 
+    // MARK: - Operator commands
+
+    @Test func statusJobsLineShowsPendingAndActiveTotals() async throws {
+        let f = try PipelineFixture()
+        let q = f.control.queue
+        _ = try await q.enqueue((0..<4).map { JobSpec(id: "j\($0)", queue: "alpha", kind: "k") })
+        _ = try await q.enqueue((0..<3).map { JobSpec(id: "b\($0)", queue: "beta", kind: "k") })
+        _ = try await q.heartbeat(worker: "w", ttl: .seconds(60), lease: .seconds(60), info: [], holding: [])
+        let held = try await q.reserve(worker: "w", queues: ["alpha"], lease: .seconds(60), max: 2)
+        #expect(held.count == 2)
+        let r = try await f.exportctl(["status"])
+        #expect(r.status == 0, "\(r.output)")
+        let jobs = r.output.split(separator: "\n").first { $0.hasPrefix("jobs:") } ?? ""
+        #expect(jobs.contains("pending 5") && jobs.contains("active 2"), "\(r.output)")
+    }
+
+    @Test func deadPurgeWithoutArgumentsPurgesEveryDeadJob() async throws {
+        let f = try PipelineFixture()
+        let q = f.control.queue
+        _ = try await q.enqueue((0..<5).map { JobSpec(id: "d\($0)", kind: "k") })
+        _ = try await q.heartbeat(worker: "w", ttl: .seconds(60), lease: .seconds(60), info: [], holding: [])
+        let held = try await q.reserve(worker: "w", queues: ["default"], lease: .seconds(60), max: 5)
+        #expect(held.count == 5)
+        _ = try await q.fail(worker: "w", held.map { Failure($0, mode: .dead, error: "poison") })
+        #expect(try await q.list(.dead).count == 5)
+        let r = try await f.exportctl(["dead", "purge"])
+        #expect(r.status == 0, "\(r.output)")
+        #expect(r.output.contains("purged 5 dead jobs"), "\(r.output)")
+        #expect(try await q.list(.dead).isEmpty)
+        #expect(try await q.job("d0") == nil)
+    }
+
+    @Test func runsPurgePurgesEveryKnownIDAndReportsEachUnknownOne() async throws {
+        let f = try PipelineFixture()
+        let c = f.control
+        for run in ["first", "third"] { try await c.markFailed(try await c.claim(run, dataset: "/data"), "x") }
+        let r = try await f.exportctl(["runs", "purge", "first", "second", "third", "fourth"])
+        #expect(r.status == 3, "\(r.output)")
+        #expect(r.output.contains("purged first") && r.output.contains("purged third"), "\(r.output)")
+        #expect(r.output.contains("no run second") && r.output.contains("no run fourth"), "\(r.output)")
+        #expect(try await c.meta("first").isEmpty)
+        #expect(try await c.meta("third").isEmpty)
+        let ok = try await f.exportctl(["runs", "purge", "first"])
+        #expect(ok.status == 3, "\(ok.output)")
+    }
+
     // MARK: - Hints
 
     @Test func submitWithNoDaemonsSaysWhatIsMissing() async throws {
