@@ -68,8 +68,10 @@ struct Jobs: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Jobs in a state, oldest first.")
         @Option(help: "pending, scheduled, active, dead, canceled or done.") var state = "active"
         @Option(help: "Only this queue (pending jobs).") var queue: String?
-        @Option(help: "At most this many.") var limit = 50
+        @Option(help: "At most this many (1 to 1000000).") var limit = 50
         @Flag(help: "JSON output.") var json = false
+
+        func validate() throws { try checkLimit(limit) }
 
         func run() async throws {
             try await reporting {
@@ -143,8 +145,10 @@ struct Dead: AsyncParsableCommand {
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Dead jobs, oldest first.")
-        @Option(help: "At most this many.") var limit = 50
+        @Option(help: "At most this many (1 to 1000000).") var limit = 50
         @Flag(help: "JSON output.") var json = false
+
+        func validate() throws { try checkLimit(limit) }
 
         func run() async throws {
             try await reporting {
@@ -198,6 +202,11 @@ struct Dead: AsyncParsableCommand {
             }
         }
     }
+}
+
+/// A listing's --limit: 1 to 1,000,000.
+func checkLimit(_ limit: Int) throws {
+    guard (1...1_000_000).contains(limit) else { throw ValidationError("--limit must be 1 to 1000000, not \(limit)") }
 }
 
 let runQueues = [RunJobs.controlQueue, RunJobs.ecosystemQueue, RunJobs.evaluateQueue]

@@ -30,7 +30,7 @@ struct Generate: ParsableCommand {
     var dirty: Double = 0
 
     func validate() throws {
-        guard firms >= 1 else { throw ValidationError("--firms must be at least 1") }
+        try checkCount(firms, "--firms", 1...100_000_000)
         guard (0...0.5).contains(dirty) else { throw ValidationError("--dirty must be between 0 and 0.5") }
     }
 
@@ -76,6 +76,7 @@ struct Validate: ParsableCommand {
     var maxRejectedShare = DatasetVerdict.defaultMaxRejectedShare
 
     func validate() throws {
+        try checkShare(maxRejectedShare)
         if rejections?.isEmpty == true { throw ValidationError("--rejections needs a file name") }
     }
 
@@ -87,7 +88,6 @@ struct Validate: ParsableCommand {
             }
             forced = e
         }
-        guard (0...1).contains(maxRejectedShare) else { throw ValidationError("--max-rejected-share must be 0 to 1") }
         let writer = try rejections.map { try CSVWriter(path: $0) }
         try writer?.row(["file", "line", "column", "reason"])
         var shown = 0
@@ -135,6 +135,19 @@ struct Validate: ParsableCommand {
         for p in verdict.overridable { print("submit would refuse the dataset (unless --force): \(p)") }
         if verdict.stops(force: false) { throw Exit.dataError.code }
     }
+}
+
+/// A count flag: within `range`, or a one-line usage error naming the flag.
+func checkCount(_ value: Int?, _ flag: String, _ range: ClosedRange<Int>) throws {
+    guard let value else { return }
+    guard range.contains(value) else {
+        throw ValidationError("\(flag) must be \(range.lowerBound) to \(range.upperBound), not \(value)")
+    }
+}
+
+/// A share flag (--max-rejected-share): 0 to 1.
+func checkShare(_ share: Double, flag: String = "--max-rejected-share") throws {
+    guard (0...1).contains(share) else { throw ValidationError("\(flag) must be 0 to 1, not \(share)") }
 }
 
 func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s + " " : s + String(repeating: " ", count: n - s.count) }

@@ -55,6 +55,11 @@ struct Demo: AsyncParsableCommand {
     @Option(help: "Output directory: dataset, logs and the report.") var out = "out"
     @Option(help: "Use this dataset directory instead of generating one.") var dataset: String?
 
+    func validate() throws {
+        try checkCount(firms, "--firms", 1...100_000_000)
+        try checkCount(workers, "--workers", 1...256)
+    }
+
     func run() async throws {
         let procs = DemoProcesses()
         let signals = ShutdownSignals(onShutdown: { _ in

@@ -48,6 +48,16 @@ struct Submit: AsyncParsableCommand {
     @Flag(help: "Run a dataset with more rejected rows than allowed, or a file cut off inside quotes.")
     var force = false
 
+    func validate() throws {
+        if let chunkSize, !(1...1_000_000).contains(chunkSize) {
+            throw ValidationError("--chunk-size must be 1 to 1000000, not \(chunkSize)")
+        }
+        try checkShare(maxRejectedShare)
+        if let runID {
+            do { try RunJobs.checkRunID(runID) } catch { throw ValidationError("--run-id: \(error)") }
+        }
+    }
+
     func run() async throws {
         try await reporting {
             var forced: TextEncoding?
@@ -57,8 +67,6 @@ struct Submit: AsyncParsableCommand {
                 }
                 forced = e
             }
-            if let chunkSize, chunkSize < 1 { throw CLIError("--chunk-size must be at least 1") }
-            guard (0...1).contains(maxRejectedShare) else { throw CLIError("--max-rejected-share must be 0 to 1") }
             let c = try Cluster()
             let id = runID ?? Self.defaultRunID()
             var options = SubmitOptions(encoding: forced, chunkSize: chunkSize)
@@ -442,6 +450,12 @@ struct Monitor: AsyncParsableCommand {
     @Flag(help: "Print the latest stored snapshot without starting a round.")
     var show = false
 
+    func validate() throws {
+        if let period, !(1...ProgramConfiguration.periods).contains(period) {
+            throw ValidationError("--period must be 1 to \(ProgramConfiguration.periods), not \(period)")
+        }
+    }
+
     func run() async throws {
         try await reporting {
             let c = try Cluster()
@@ -457,9 +471,6 @@ struct Monitor: AsyncParsableCommand {
                 }
                 print(String(decoding: s, as: UTF8.self), terminator: "")
                 return
-            }
-            if let period, !(1...ProgramConfiguration.periods).contains(period) {
-                throw CLIError("--period must be 1 to \(ProgramConfiguration.periods)")
             }
             var p = 0
             if let period { p = period - 1 } else { p = try await Self.lastPeriodWithRecords(c, run: run) }

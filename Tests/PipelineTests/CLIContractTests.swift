@@ -242,8 +242,6 @@ struct CLIContractTests {
         #expect(ok.status == 3, "\(ok.output)")
     }
 
-    // MARK: - Hints
-
     @Test func submitWithNoDaemonsSaysWhatIsMissing() async throws {
         let f = try PipelineFixture()
         let data = try f.dataset(firms: 600, seed: 12)
@@ -269,5 +267,30 @@ struct CLIContractTests {
         let r = try await f.exportctl(["--version"])
         #expect(r.status == 0, "\(r.output)")
         #expect(r.output.trimmingCharacters(in: .whitespacesAndNewlines) == ExportGridVersion.current)
+    }
+
+    @Test func numericFlagsAreRangeCheckedWithAUsageError() async throws {
+        let f = try PipelineFixture()
+        let data = try f.dataset(firms: 300, seed: 1)
+        let cases: [([String], String)] = [
+            (["submit", data, "--chunk-size", "0"], "--chunk-size"),
+            (["submit", data, "--max-rejected-share", "1.5"], "--max-rejected-share"),
+            (["validate", data, "--max-rejected-share", "-0.1"], "--max-rejected-share"),
+            (["dead", "purge", "--older-than-hours", "inf"], "--older-than-hours"),
+            (["dead", "purge", "--older-than-hours", "-3"], "--older-than-hours"),
+            (["jobs", "list", "--limit", "-5"], "--limit"),
+            (["dead", "list", "--limit", "0"], "--limit"),
+            (["monitor", "r", "--period", "27"], "--period"),
+            (["generate", "--firms", "0", "--out", f.dir + "/never"], "--firms"),
+            (["bench", "enqueue", "--count", "0"], "--count"),
+        ]
+        for (args, flag) in cases {
+            let r = try await f.exportctl(args)
+            #expect(r.status == 64, "\(args): exit \(r.status): \(r.output)")
+            let first = r.output.split(separator: "\n").first ?? ""
+            #expect(first.hasPrefix("Error: ") && first.contains(flag), "\(args): \(r.output)")
+            #expect(!r.output.contains("Fatal error"), "\(args): \(r.output)")
+        }
+        #expect(try await f.keyCount() == 0)
     }
 }
