@@ -137,6 +137,11 @@ public struct RunControl: Sendable {
         ("collect", "ecosystem_done_ms", "finished_ms"),
     ]
 
+    /// The id of the leading scheduler, nil when none holds the lease (`SchedulerService.leaderKey`).
+    public func schedulerLeader() async throws -> String? {
+        try await redis.send(RedisCommand("GET", [.string(queue.keys.prefix + "scheduler:leader")])).string
+    }
+
     public func exists(_ run: String) async throws -> Bool {
         try await redis.send(RedisCommand("EXISTS", [.string(keys(run).meta)])).int == 1
     }

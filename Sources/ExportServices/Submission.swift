@@ -36,6 +36,18 @@ public struct SubmitOptions: Sendable {
     }
 }
 
+/// A submit refused the dataset (an error in its config.toml, or a verdict that stops it):
+/// nothing was stored. `exportctl` exits with EX_DATAERR for it.
+public struct DatasetRefused: Error, CustomStringConvertible, Sendable {
+    public let message: String
+    public let hint: String?
+    public init(_ message: String, hint: String? = nil) {
+        self.message = message
+        self.hint = hint
+    }
+    public var description: String { message }
+}
+
 /// Streams a dataset directory into Redis for one run: firms in per-region chunks of
 /// `chunk_size`, each chunk's export records beside it, the small tables, the configuration,
 /// and every rejected row. Nothing but `REDIS_URL` is needed afterwards: no shared filesystem.
@@ -95,7 +107,7 @@ public enum Submission {
         }
         let config = DatasetReader.configurationErrors(directory: directory)
         guard config.isEmpty else {
-            throw RunError(
+            throw DatasetRefused(
                 "config.toml in \(directory) is wrong: " + config.joined(separator: "; "),
                 hint: "fix it (docs/DATASETS.md lists every key and its range); nothing was stored")
         }
@@ -177,7 +189,7 @@ public enum Submission {
         if loaded.verdict.stops(force: options.force) {
             try await control.purge(ref.id)
             let overridable = loaded.verdict.blocking.isEmpty
-            throw RunError(
+            throw DatasetRefused(
                 "the dataset in \(directory) is not used: " + loaded.verdict.reasons.joined(separator: "; "),
                 hint: "nothing was stored; see every rejection with: exportctl validate \(directory)"
                     + (overridable

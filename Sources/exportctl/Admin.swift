@@ -68,8 +68,10 @@ struct Jobs: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Jobs in a state, oldest first.")
         @Option(help: "pending, scheduled, active, dead, canceled or done.") var state = "active"
         @Option(help: "Only this queue (pending jobs).") var queue: String?
-        @Option(help: "At most this many.") var limit = 50
+        @Option(help: "At most this many (1 to 1000000).") var limit = 50
         @Flag(help: "JSON output.") var json = false
+
+        func validate() throws { try checkLimit(limit) }
 
         func run() async throws {
             try await reporting {
@@ -143,8 +145,10 @@ struct Dead: AsyncParsableCommand {
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Dead jobs, oldest first.")
-        @Option(help: "At most this many.") var limit = 50
+        @Option(help: "At most this many (1 to 1000000).") var limit = 50
         @Flag(help: "JSON output.") var json = false
+
+        func validate() throws { try checkLimit(limit) }
 
         func run() async throws {
             try await reporting {
@@ -173,17 +177,36 @@ struct Dead: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Delete dead jobs (all, the given ones, or older ones).")
         @Argument(help: "Job ids (default: every dead job).") var ids: [String] = []
-        @Option(help: "Only those dead for more than this many hours.") var olderThanHours: Double?
+        @Option(help: "Only those dead for more than this many hours (0 to 876000).") var olderThanHours: Double?
+
+        func validate() throws {
+            if let h = olderThanHours, !(0...876_000).contains(h) {
+                throw ValidationError("--older-than-hours must be 0 to 876000 (100 years), not \(h)")
+            }
+            if olderThanHours != nil && !ids.isEmpty {
+                throw ValidationError("give job ids or --older-than-hours, not both")
+            }
+        }
 
         func run() async throws {
             try await reporting {
                 let c = try Cluster()
                 var before: Int64?
-                if let h = olderThanHours { before = try await c.queue.serverMillis() - Int64(h * 3_600_000) }
+                if let h = olderThanHours {
+                    before = try await c.queue.serverMillis() - Int64(h * 3_600_000)
+                } else if ids.isEmpty {
+                    // Every dead job: all those that died before a time far in the future.
+                    before = Int64(1) << 52
+                }
                 print("purged \(try await c.queue.purgeDead(ids: ids, olderThan: before)) dead jobs")
             }
         }
     }
+}
+
+/// A listing's --limit: 1 to 1,000,000.
+func checkLimit(_ limit: Int) throws {
+    guard (1...1_000_000).contains(limit) else { throw ValidationError("--limit must be 1 to 1000000, not \(limit)") }
 }
 
 let runQueues = [RunJobs.controlQueue, RunJobs.ecosystemQueue, RunJobs.evaluateQueue]

@@ -31,6 +31,10 @@ struct RedisBench: AsyncParsableCommand {
     @Option(help: "Run only these rows, as COMMAND:DEPTH (for example SET:256); repeatable.")
     var only: [String] = []
 
+    func validate() throws {
+        try checkCount(requests, "--requests", 1...100_000_000)
+    }
+
     func run() async throws {
         let logger = Logger(label: "bench")
         var server: LocalRedisServer?
@@ -66,6 +70,12 @@ struct EnqueueBench: AsyncParsableCommand {
 
     @Option(help: "Enqueue one by one from this many concurrent tasks sharing the connection.")
     var callers: Int?
+
+    func validate() throws {
+        try checkCount(count, "--count", 1...100_000_000)
+        try checkCount(bulk, "--bulk", 1...1_000_000)
+        try checkCount(callers, "--callers", 1...10_000)
+    }
 
     func run() async throws {
         let logger = Logger(label: "bench")
@@ -106,6 +116,12 @@ struct DrainBench: AsyncParsableCommand {
     @Option(help: "Jobs in flight per worker process.")
     var concurrency = 1000
 
+    func validate() throws {
+        try checkCount(count, "--count", 1...100_000_000)
+        try checkCount(processes, "--processes", 1...256)
+        try checkCount(concurrency, "--concurrency", 1...100_000)
+    }
+
     func run() async throws {
         let logger = Logger(label: "bench")
         var server: LocalRedisServer?
@@ -145,6 +161,10 @@ struct IngestBench: ParsableCommand {
 
     @Option(help: "Scratch directory (kept afterwards).")
     var dir = "/tmp/exportgrid-bench-ingest"
+
+    func validate() throws {
+        try checkCount(firms, "--firms", 1...100_000_000)
+    }
 
     func run() throws {
         let f = try IngestBenchmark(firms: firms, directory: dir, selfPath: siblingExecutable("exportctl")).run()
@@ -201,6 +221,10 @@ struct EvaluateBench: ParsableCommand {
     @Option(help: "Dataset directory (shared with bench ingest).")
     var dir = "/tmp/exportgrid-bench-ingest"
 
+    func validate() throws {
+        try checkCount(firms, "--firms", 1...100_000_000)
+    }
+
     func run() throws {
         let f = try EvaluateBenchmark(firms: firms, directory: dir).run()
         let pairs = Double(f.firms * f.markets)
@@ -249,6 +273,11 @@ struct MatchBench: ParsableCommand {
     @Flag(
         help: "Leave out applications.csv and desk_rankings.csv: every list computed and uncapped (the heaviest case).")
     var computedOnly = false
+
+    func validate() throws {
+        try checkCount(firms, "--firms", 1...100_000_000)
+        try checkCount(repeats, "--repeats", 1...1_000)
+    }
 
     func run() throws {
         let py = python ?? (FileManager.default.isExecutableFile(atPath: ".venv/bin/python") ? ".venv/bin/python" : nil)
@@ -333,6 +362,13 @@ struct PipelineBench: AsyncParsableCommand {
 
     @Option(help: "Jobs each worker runs at once (default: the number of cores).")
     var workerConcurrency: Int?
+
+    func validate() throws {
+        try checkCount(firms, "--firms", 1...100_000_000)
+        try checkCount(workers, "--workers", 1...256)
+        try checkCount(compare, "--compare", 1...256)
+        try checkCount(workerConcurrency, "--worker-concurrency", 1...10_000)
+    }
 
     func run() async throws {
         let url = ProcessInfo.processInfo.environment["REDIS_URL"]

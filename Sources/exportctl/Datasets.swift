@@ -30,7 +30,7 @@ struct Generate: ParsableCommand {
     var dirty: Double = 0
 
     func validate() throws {
-        guard firms >= 1 else { throw ValidationError("--firms must be at least 1") }
+        try checkCount(firms, "--firms", 1...100_000_000)
         guard (0...0.5).contains(dirty) else { throw ValidationError("--dirty must be between 0 and 0.5") }
     }
 
@@ -52,7 +52,8 @@ struct Validate: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Check a dataset: counts per file and every rejected row with its reason.",
         discussion: """
-            Exit status 0 when the dataset can be submitted (even with rejected rows); 1 when submit
+            Writes no file unless asked: --rejections FILE writes the full rejection list there as CSV.
+            Exit status 0 when the dataset can be submitted (even with rejected rows); 65 when submit
             would refuse it: a required file missing or unreadable, or without a valid row, an error in
             config.toml, more rejected rows than --max-rejected-share of the rows read, or a file that
             ends inside a quoted field (the last two are what submit --force overrides).
@@ -68,11 +69,16 @@ struct Validate: ParsableCommand {
     @Option(help: "Force the input encoding (utf-8 or cp949) instead of detecting it per file.")
     var encoding: String?
 
-    @Option(help: "Where to write the full rejection list as CSV.")
-    var rejections = "rejections.csv"
+    @Option(help: "Write the full rejection list as CSV to this file (default: no file).")
+    var rejections: String?
 
     @Option(help: "Largest share of rejected rows (0 to 1) the dataset may have, as for submit.")
     var maxRejectedShare = DatasetVerdict.defaultMaxRejectedShare
+
+    func validate() throws {
+        try checkShare(maxRejectedShare)
+        if rejections?.isEmpty == true { throw ValidationError("--rejections needs a file name") }
+    }
 
     func run() throws {
         var forced: TextEncoding?
@@ -82,9 +88,8 @@ struct Validate: ParsableCommand {
             }
             forced = e
         }
-        guard (0...1).contains(maxRejectedShare) else { throw ValidationError("--max-rejected-share must be 0 to 1") }
-        let writer = try CSVWriter(path: rejections)
-        try writer.row(["file", "line", "column", "reason"])
+        let writer = try rejections.map { try CSVWriter(path: $0) }
+        try writer?.row(["file", "line", "column", "reason"])
         var shown = 0
         var writeFailure: FileProblem?
         let reader = DatasetReader(directory: directory, encoding: forced) { r in
@@ -92,6 +97,7 @@ struct Validate: ParsableCommand {
                 print(r.description)
                 shown += 1
             }
+            guard let writer else { return }
             writer.field(r.file)
             writer.field(r.line)
             writer.field(r.column ?? "")
@@ -101,7 +107,7 @@ struct Validate: ParsableCommand {
         var firms = 0
         var exports = 0
         _ = reader.read(firm: { _ in firms += 1 }, export: { _ in exports += 1 })
-        try writer.flush()
+        try writer?.flush()
         if let writeFailure { throw writeFailure }
         let rejected = reader.rejectedRows
         if rejected > shown { print("... \(rejected - shown) more (--all prints every one)") }
@@ -120,13 +126,28 @@ struct Validate: ParsableCommand {
                     + "  " + notes.joined(separator: "; "))
         }
         print("")
-        print("rejections: \(rejected) rows, full list in \(rejections)")
+        print(
+            "rejections: \(rejected) rows, "
+                + (rejections.map { "full list in \($0)" } ?? "list them all in a file with --rejections FILE"))
         print("dataset digest (sha-256): \(reader.digest.finalize())")
         let verdict = reader.verdict(maxRejectedShare: maxRejectedShare)
         for p in verdict.blocking { print("cannot use the dataset: \(p)") }
         for p in verdict.overridable { print("submit would refuse the dataset (unless --force): \(p)") }
-        if verdict.stops(force: false) { throw ExitCode(1) }
+        if verdict.stops(force: false) { throw Exit.dataError.code }
     }
+}
+
+/// A count flag: within `range`, or a one-line usage error naming the flag.
+func checkCount(_ value: Int?, _ flag: String, _ range: ClosedRange<Int>) throws {
+    guard let value else { return }
+    guard range.contains(value) else {
+        throw ValidationError("\(flag) must be \(range.lowerBound) to \(range.upperBound), not \(value)")
+    }
+}
+
+/// A share flag (--max-rejected-share): 0 to 1.
+func checkShare(_ share: Double, flag: String = "--max-rejected-share") throws {
+    guard (0...1).contains(share) else { throw ValidationError("\(flag) must be 0 to 1, not \(share)") }
 }
 
 func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s + " " : s + String(repeating: " ", count: n - s.count) }

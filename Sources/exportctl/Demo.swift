@@ -55,6 +55,11 @@ struct Demo: AsyncParsableCommand {
     @Option(help: "Output directory: dataset, logs and the report.") var out = "out"
     @Option(help: "Use this dataset directory instead of generating one.") var dataset: String?
 
+    func validate() throws {
+        try checkCount(firms, "--firms", 1...100_000_000)
+        try checkCount(workers, "--workers", 1...256)
+    }
+
     func run() async throws {
         let procs = DemoProcesses()
         let signals = ShutdownSignals(onShutdown: { _ in
@@ -112,7 +117,7 @@ struct Demo: AsyncParsableCommand {
                 "submitted run \(run): \(s.firms) firms in \(s.chunks) chunks; \(s.input.rejected) of "
                     + "\(s.input.rowsRead) rows rejected")
             guard try await followRun(c, run: run, untilDone: true) else {
-                throw CLIError("the run failed", hint: "see exportctl dead list and \(out)/logs")
+                throw CLIError("the run failed", hint: "see exportctl dead list and \(out)/logs", exit: .runFailed)
             }
             let files = try await c.control.reportFiles(run)
             for (name, bytes) in files {

@@ -15,7 +15,9 @@ struct Submit: AsyncParsableCommand {
             its firm count and SHA-256 (workers refuse a chunk changed since), with their export records,
             the small tables, the configuration and every rejected row; workers on other machines need
             only REDIS_URL. With --wait, shows progress per stage and exits when the report is ready
-            (status 1 if the run failed or was purged meanwhile).
+            (status 2 if the run failed, 3 if it was purged meanwhile). While it waits it rides out a
+            Redis outage (one warning, then retries until Redis answers again), and when the run
+            makes no progress for a few seconds it says once which daemon is missing.
 
             A submit stores the whole run or leaves nothing behind: a directory that does not exist,
             an error in config.toml, a dataset that cannot be used, or more rejected rows than
@@ -46,6 +48,16 @@ struct Submit: AsyncParsableCommand {
     @Flag(help: "Run a dataset with more rejected rows than allowed, or a file cut off inside quotes.")
     var force = false
 
+    func validate() throws {
+        if let chunkSize, !(1...1_000_000).contains(chunkSize) {
+            throw ValidationError("--chunk-size must be 1 to 1000000, not \(chunkSize)")
+        }
+        try checkShare(maxRejectedShare)
+        if let runID {
+            do { try RunJobs.checkRunID(runID) } catch { throw ValidationError("--run-id: \(error)") }
+        }
+    }
+
     func run() async throws {
         try await reporting {
             var forced: TextEncoding?
@@ -55,11 +67,6 @@ struct Submit: AsyncParsableCommand {
                 }
                 forced = e
             }
-            if let chunkSize, chunkSize < 1 { throw CLIError("--chunk-size must be at least 1") }
-            guard (0...1).contains(maxRejectedShare) else { throw CLIError("--max-rejected-share must be 0 to 1") }
-            // A write to a connection Redis closed must be an error the submit handles, not a
-            // signal that kills it without a word (and leaves its run loading).
-            signal(SIGPIPE, SIG_IGN)
             let c = try Cluster()
             let id = runID ?? Self.defaultRunID()
             var options = SubmitOptions(encoding: forced, chunkSize: chunkSize)
@@ -76,8 +83,8 @@ struct Submit: AsyncParsableCommand {
                         + "(\(s.storedBytes / 1024) KiB in \(String(format: "%.2f", s.seconds)) s)\n").utf8))
             print(id)
             if wait {
-                let ok = try await followRun(c, run: id, untilDone: true)
-                if !ok { throw ExitCode(1) }
+                let ok = try await followRun(c, run: id, untilDone: true, hintIdle: true)
+                if !ok { throw Exit.runFailed.code }
             }
         }
     }
@@ -153,20 +160,58 @@ func stageLine(_ s: StageProgress) -> String {
 
 /// Shows a run's stages until it is done or failed (or once, with `untilDone` false). A live
 /// display on a terminal, plain lines otherwise. Returns false when the run failed.
-func followRun(_ c: Cluster, run: String, untilDone: Bool) async throws -> Bool {
+///
+/// Following a run (`untilDone`), a Redis outage is ridden out: one warning, then polling with
+/// backoff until Redis answers again, and on to the run's real end. With `hintIdle`, a run that
+/// makes no progress for `idleHintAfter` gets one hint per missing daemon (no worker serving a
+/// queue with pending jobs, no scheduler leader).
+func followRun(_ c: Cluster, run: String, untilDone: Bool, hintIdle: Bool = false) async throws -> Bool {
     let tty = isatty(1) == 1
     var lastPrinted = ""
     var drawn = 0
     var seen = false
+    var outage = false
+    var attempt = 0
+    var hinted: Set<String> = []
+    var lastProgress = ""
+    var progressAt = ContinuousClock.now
     while true {
-        let meta = try await c.control.meta(run)
-        if meta.isEmpty && seen {
-            throw CLIError(
-                "run \(run) was purged while it ran (its jobs were canceled)", hint: "submit it again to run it")
+        let meta: [String: String]
+        let st: [StageProgress]
+        do {
+            meta = try await c.control.meta(run)
+            if meta.isEmpty && seen {
+                throw CLIError(
+                    "run \(run) was purged while it ran (its jobs were canceled)", hint: "submit it again to run it",
+                    exit: .runUnknown)
+            }
+            if meta.isEmpty { _ = try await c.requireRun(run) }
+            st = try await stages(c, run: run, meta: meta)
+            let progress = (meta["state"] ?? "") + st.map { "\($0.done)" }.joined(separator: ",")
+            if progress != lastProgress {
+                lastProgress = progress
+                progressAt = .now
+            } else if hintIdle, ContinuousClock.now - progressAt >= idleHintAfter {
+                for h in try await idleHints(c) where !hinted.contains(h) {
+                    hinted.insert(h)
+                    FileHandle.standardError.write(Data("hint: \(h)\n".utf8))
+                }
+            }
+        } catch  where untilDone && isOutage(error) {
+            if !outage {
+                FileHandle.standardError.write(Data("warning: redis unavailable, retrying... (\(error))\n".utf8))
+                outage = true
+            }
+            attempt += 1
+            try await Task.sleep(for: Backoff(base: .milliseconds(250), max: .seconds(5)).delay(attempt: attempt))
+            continue
         }
-        if meta.isEmpty { _ = try await c.requireRun(run) }
+        if outage {
+            FileHandle.standardError.write(Data("redis is reachable again; following run \(run)\n".utf8))
+            outage = false
+            attempt = 0
+        }
         seen = true
-        let st = try await stages(c, run: run, meta: meta)
         let state = meta["state"] ?? "unknown"
         var lines = ["run \(run): \(state)"] + st.map { "  " + stageLine($0) }
         if state == "failed" { lines.append("  error: \(meta["error"] ?? "unknown")") }
@@ -184,6 +229,28 @@ func followRun(_ c: Cluster, run: String, untilDone: Bool) async throws -> Bool 
         if !untilDone || state == "done" || state == "failed" { return state != "failed" }
         try await Task.sleep(for: .milliseconds(tty ? 250 : 2000))
     }
+}
+
+/// How long a followed run may make no progress before `followRun` looks for missing daemons.
+let idleHintAfter: Duration = .seconds(4)
+
+/// What keeps a run from progressing, as hint lines: every queue with pending jobs that no live
+/// worker serves, and a missing scheduler leader.
+func idleHints(_ c: Cluster) async throws -> [String] {
+    var out: [String] = []
+    let alive = try await c.queue.workers().filter(\.alive)
+    let served = Set(
+        alive.flatMap { w in
+            (w.fields["queues"] ?? "").split(separator: ",").map { String($0.prefix { $0 != ":" }) }
+        })
+    for (q, n) in try await c.queue.depths().sorted(by: { $0.key < $1.key }) where n > 0 && !served.contains(q) {
+        let who = alive.isEmpty ? "none alive" : "\(alive.count) alive, none serving it"
+        out.append("no worker is serving queue \(q) (exportctl workers shows \(who))")
+    }
+    if try await c.control.schedulerLeader() == nil {
+        out.append("no scheduler leader (start export-scheduler: it serves the control queue and plans left runs)")
+    }
+    return out
 }
 
 struct Status: AsyncParsableCommand {
@@ -217,13 +284,18 @@ struct Status: AsyncParsableCommand {
                             [("run_id", run), ("state", meta["state"]), ("error", meta["error"])]
                                 + ["firms", "chunks", "rejected_rows", "dataset_digest"].map { ($0, meta[$0]) }
                                 + [("stages", RawJSON(text: "[" + stagesJSON.joined(separator: ",") + "]"))]))
+                    if meta["state"] == "failed" { throw Exit.runFailed.code }
                     return
                 }
-                _ = try await followRun(c, run: run, untilDone: watch)
+                if try await !followRun(c, run: run, untilDone: watch) { throw Exit.runFailed.code }
                 return
             }
             let depths = try await c.queue.depths()
-            let sizes = try await c.queue.setSizes()
+            var sizes = try await c.queue.setSizes()
+            // The sets count only scheduled, dead, canceled and done jobs: pending ones are the
+            // queues' lists, active ones what the workers hold.
+            sizes[.pending] = depths.values.reduce(0, +)
+            sizes[.active] = try await c.queue.workers().reduce(0) { $0 + $1.holding }
             let paused = try await c.queue.pausedQueues()
             let stats = try await c.queue.stats()
             let runs = try await c.control.runs()
@@ -331,18 +403,29 @@ struct Runs: AsyncParsableCommand {
             discussion: """
                 A live run can be purged: a submit still storing it stops at its next chunk, its pending
                 jobs are dropped, its running jobs are fenced (their results and writes are refused),
-                and a submit --wait following it exits 1 saying it was purged. Afterwards nothing of
+                and a submit --wait following it exits 3 saying it was purged. Afterwards nothing of
                 the run is left and its id can be submitted again.
                 """)
-        @Argument(help: "Run ids.") var runs: [String]
+        @Argument(help: "Run ids; every known one is purged, and each unknown one reported (exit 3).")
+        var runs: [String]
 
         func run() async throws {
             try await reporting {
                 let c = try Cluster()
+                var unknown: [String] = []
                 for r in runs {
-                    _ = try await c.requireRun(r)
+                    guard try await c.control.exists(r) else {
+                        FileHandle.standardError.write(Data("error: no run \(r) in namespace \(c.namespace)\n".utf8))
+                        unknown.append(r)
+                        continue
+                    }
                     let n = try await c.control.purge(r)
                     print("purged \(r): \(n) keys")
+                }
+                if !unknown.isEmpty {
+                    throw CLIError(
+                        "\(unknown.count) of \(runs.count) runs unknown: " + unknown.joined(separator: ", "),
+                        hint: "list runs with: exportctl runs list; every known one was purged", exit: .runUnknown)
                 }
             }
         }
@@ -367,6 +450,12 @@ struct Monitor: AsyncParsableCommand {
     @Flag(help: "Print the latest stored snapshot without starting a round.")
     var show = false
 
+    func validate() throws {
+        if let period, !(1...ProgramConfiguration.periods).contains(period) {
+            throw ValidationError("--period must be 1 to \(ProgramConfiguration.periods), not \(period)")
+        }
+    }
+
     func run() async throws {
         try await reporting {
             let c = try Cluster()
@@ -382,9 +471,6 @@ struct Monitor: AsyncParsableCommand {
                 }
                 print(String(decoding: s, as: UTF8.self), terminator: "")
                 return
-            }
-            if let period, !(1...ProgramConfiguration.periods).contains(period) {
-                throw CLIError("--period must be 1 to \(ProgramConfiguration.periods)")
             }
             var p = 0
             if let period { p = period - 1 } else { p = try await Self.lastPeriodWithRecords(c, run: run) }

@@ -386,7 +386,7 @@ struct PipelineTests {
     @Test func cliErrorsAreOneLineWithAHint() async throws {
         let f = try PipelineFixture()
         let r = try await f.exportctl(["report", "no-such-run", "--out", f.dir + "/x"])
-        #expect(r.status == 1)
+        #expect(r.status == 3)  // no such run (see Exit in exportctl)
         #expect(r.output.contains("error: no run no-such-run"))
         #expect(r.output.contains("hint: "))
         let s = try await f.exportctl(["submit", f.dir + "/missing-dataset", "--run-id", "m"])
