@@ -92,7 +92,14 @@ public struct NationalReport: Sendable {
 
     public var totalFirms: Int64 { regions.reduce(0) { $0 + $1.firms } }
     public var exportingFirms: Int64 { regions.reduce(0) { $0 + $1.exportingFirms } }
+    /// Last year's exports (firms.csv).
     public var exportUSDk: Int64 { regions.reduce(0) { $0 + $1.exportUSDk } }
+    /// The program year's monitored exports through `periodReached` (export records).
+    public var exportsToDate: Int64 { attainment.reduce(0) { $0 + $1.exportsToDate } }
+    /// Distinct firms with an export record this year through `periodReached`.
+    public var exportingFirmsToDate: Int64 { attainment.reduce(0) { $0 + $1.exportingFirmsToDate } }
+    /// The year's exports projected to its end at the pace so far (`projectedToYearEnd`).
+    public var projectedExportUSDk: Int64? { projectedToYearEnd(exportsToDate, periodReached: periodReached) }
     public var midsizeGroups: [Int64] {
         (0..<MidsizeGroup.allCases.count).map { i in regions.reduce(0) { $0 + $1.midsizeGroups[i] } }
     }

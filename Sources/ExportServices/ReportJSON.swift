@@ -23,8 +23,20 @@ extension NationalReport {
                 w.field("firms", totalFirms)
                 w.field("exporting_firms", exportingFirms)
                 w.field("export_usd_k", exportUSDk)
+                w.field("exporting_firms_to_date", exportingFirmsToDate)
+                w.field("export_usd_k_to_date", exportsToDate)
                 w.field("national_goal_usd_k", c.nationalGoalUSDk)
-                w.decimalField("goal_progress", Decimal.ratio(exportUSDk, c.nationalGoalUSDk, places: 4))
+                // Progress is the program year's monitored exports; last year's share beside it.
+                w.decimalField("goal_progress", Decimal.ratio(exportsToDate, c.nationalGoalUSDk, places: 4))
+                w.key("projected_export_usd_k")
+                if let p = projectedExportUSDk { w.int(p) } else { w.null() }
+                w.key("projected_goal_progress")
+                if let p = projectedExportUSDk {
+                    w.number(Decimal.ratio(p, c.nationalGoalUSDk, places: 4))
+                } else {
+                    w.null()
+                }
+                w.decimalField("last_year_goal_share", Decimal.ratio(exportUSDk, c.nationalGoalUSDk, places: 4))
                 w.field("pool_size", national.pool.count)
                 w.field("matched", matchedCount)
                 w.field("consortia", consortia.count)
@@ -273,6 +285,8 @@ extension NationalReport {
                 }
             }
             w.field("behind_pace", a.behindPace)
+            w.key("behind_on")
+            w.array { w in for t in a.behindOn { w.string(t.rawValue) } }
         }
     }
 }
