@@ -254,7 +254,13 @@ struct ReportHTML {
             + bars(zip(Channel.allCases, r.channelCounts).map { ($0.rawValue, Int64($1)) })
             + "<p class=\"note\">By route: "
             + zip(ChannelRecommendation.Route.allCases, r.routeCounts).map { "\($0.rawValue) \(num(Int64($1)))" }
-            .joined(separator: " · ") + "</p>\n"
+            .joined(separator: " · ")
+            + ". Pool firms without a channel: \(num(Int64(r.poolFirmsWithoutChannel))).</p>\n"
+            + "<p class=\"note\">Excellent-SME stores of the cross-border malls: "
+            + ExcellentStore.malls.map { m in
+                "\(m.rawValue) \(num(Int64(r.storeAdmissions.filter { $0.channel == m }.count))) of \(num(Int64(r.configuration.excellentStorePlaces))) places"
+            }.joined(separator: " · ")
+            + ", the best-rated of \(num(Int64(r.national.pool.filter { $0.firm.industry.isConsumer }.count))) consumer pool firms.</p>\n"
     }
 
     func groups() -> String {

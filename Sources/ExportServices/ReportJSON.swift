@@ -154,6 +154,15 @@ extension NationalReport {
             w.object { w in
                 for (r, n) in zip(ChannelRecommendation.Route.allCases, routeCounts) { w.field(r.rawValue, n) }
             }
+            w.field("pool_firms_without_channel", poolFirmsWithoutChannel)
+            w.key("excellent_store")
+            w.object { w in
+                w.field("places_per_mall", c.excellentStorePlaces)
+                w.field("consumer_pool_firms", national.pool.filter { $0.firm.industry.isConsumer }.count)
+                for mall in ExcellentStore.malls {
+                    w.field(mall.rawValue, storeAdmissions.filter { $0.channel == mall }.count)
+                }
+            }
             w.key("new_export_sources")
             w.array { w in
                 for s in newExportSources {

@@ -413,6 +413,10 @@ struct PipelineTests {
         } else {
             #expect(totals["projected_export_usd_k"] is NSNull)
         }
+        // Every pool firm has a channel; no excellent store holds more than its places.
+        #expect(r["pool_firms_without_channel"] as? Int == 0)
+        let store = r["excellent_store"] as! [String: Int]
+        for mall in ExcellentStore.malls { #expect(store[mall.rawValue]! <= store["places_per_mall"]!) }
         for region in regions {
             let on = region["behind_on"] as! [String]
             #expect(region["behind_pace"] as! Bool == !on.isEmpty)
