@@ -78,6 +78,7 @@ enum ConfigFile {
                 case "export_oriented_threshold":
                     fixed.exportOrientedThresholdPermille = defaults.exportOrientedThresholdPermille
                 case "rnd_priority_floor": fixed.rndPriorityFloor = defaults.rndPriorityFloor
+                case "excellent_store_places": fixed.excellentStorePlaces = defaults.excellentStorePlaces
                 case "national_goal_usd_k": fixed.nationalGoalUSDk = defaults.nationalGoalUSDk
                 case "chunk_size": fixed.chunkSize = defaults.chunkSize
                 case "top_markets": fixed.topMarkets = defaults.topMarkets
@@ -121,6 +122,7 @@ enum ConfigFile {
         case "top_markets": return int { c.topMarkets = $0 }
         case "program_year": return int { c.programYear = $0 }
         case "mid_size_large_krw_m": return int { c.midSizeLargeKRWm = Int64($0) }
+        case "excellent_store_places": return int { c.excellentStorePlaces = $0 }
         case "emerging_reserve":
             var v = value
             if v.hasPrefix("\"") && v.hasSuffix("\"") && v.count >= 2 { v = String(v.dropFirst().dropLast()) }

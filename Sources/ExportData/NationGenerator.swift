@@ -39,6 +39,11 @@ public struct NationGenerator {
     public var companies = 216
     public var institutions = 300
     public var configuration = ProgramConfiguration()
+    /// Two-week periods of the program year with export records written (1 to 26): the date the
+    /// monitoring has reached. 26, the default, is the whole year.
+    public var recordedPeriods = ProgramConfiguration.periods
+    /// Share of the firms without last year's exports that start exporting during the year.
+    public static let newExporterShare = 0.02
 
     public init(firms: Int, seed: UInt64, dirtyShare: Double = 0) {
         self.firms = firms
@@ -53,6 +58,8 @@ public struct NationGenerator {
         public var companies = 0
         public var institutions = 0
         public var exportRecords = 0
+        /// Firms without last year's exports that have an export record this year.
+        public var newExporters = 0
         /// Firms in the national pool the lists were drawn from.
         public var poolFirms = 0
         /// Rows of applications.csv, and the pool firms they come from.
@@ -593,13 +600,33 @@ public struct NationGenerator {
         let markets = MarketTable.builtin
         let starts = (0..<ProgramConfiguration.periods).map { "\(configuration.start(ofPeriod: $0))" }
         var line = 1
-        for f in firms where f.exportUSDk > 0 {
-            // This year's exports: last year's grown by -15% to +25%, spread over the periods the
-            // firm ships in (7 in 10).
-            let growth = 0.85 + 0.4 * rng.unit()
-            let perPeriod = max(1, Double(f.exportUSDk) * growth / (26 * 0.7))
-            for p in 0..<ProgramConfiguration.periods where rng.chance(0.7) {
+        for f in firms {
+            // Last year's exporters: this year's exports are last year's grown by -15% to +25%,
+            // spread over the periods the firm ships in (7 in 10), to its first market. A few
+            // firms without last year's exports start exporting during the year: from a period
+            // of their own on, a small yearly amount shipped in half the periods, to one market.
+            let perPeriod: Double
+            let first: Int
+            let share: Double
+            var market = f.mainMarket
+            if f.exportUSDk > 0 {
+                perPeriod = max(1, Double(f.exportUSDk) * (0.85 + 0.4 * rng.unit()) / (26 * 0.7))
+                first = 0
+                share = 0.7
+            } else if rng.chance(Self.newExporterShare) {
+                let yearly = Self.logNormal(&rng, median: 60, sigma: 0.8)
+                first = rng.below(ProgramConfiguration.periods)
+                perPeriod = max(1, yearly / (Double(ProgramConfiguration.periods - first) * 0.5))
+                share = 0.5
+                market = UInt8(rng.below(markets.count))
+            } else {
+                continue
+            }
+            var wrote = false
+            for p in first..<ProgramConfiguration.periods where rng.chance(share) {
                 let amount = max(1, Int64(perPeriod * (0.5 + rng.unit())))
+                // Past the date monitoring has reached, nothing is recorded yet.
+                if p >= recordedPeriods { continue }
                 line += 1
                 var id = "\(f.id)"
                 var date = starts[p]
@@ -626,10 +653,13 @@ public struct NationGenerator {
                         expected.append(
                             Expected(file: "exports.csv", line: line, column: "export_usd_k", kind: "negative amount"))
                     }
+                } else if f.exportUSDk == 0 && !wrote {
+                    s.newExporters += 1
+                    wrote = true
                 }
                 w.field(id)
                 w.field(date)
-                w.field(markets[f.mainMarket].code)
+                w.field(markets[market].code)
                 w.field(value)
                 try w.endRow()
                 s.exportRecords += 1

@@ -34,6 +34,8 @@ public struct ProgramConfiguration: Sendable, Equatable {
     public var topMarkets = 5
     /// `mid_size_large_krw_m`: revenue from which a mid-sized firm is LARGE (1 trillion KRW).
     public var midSizeLargeKRWm: Int64 = 1_000_000
+    /// `excellent_store_places`: places in each cross-border mall's excellent-SME store.
+    public var excellentStorePlaces = 500
 
     /// Two-week periods in the program year.
     public static let periods = 26
@@ -73,6 +75,9 @@ public struct ProgramConfiguration: Sendable, Equatable {
         if chunkSize < 1 { problems.append("chunk_size must be at least 1") }
         if !(1...20).contains(topMarkets) { problems.append("top_markets must be 1 to 20") }
         if midSizeLargeKRWm < 1 { problems.append("mid_size_large_krw_m must be positive") }
+        if !(0...1_000_000).contains(excellentStorePlaces) {
+            problems.append("excellent_store_places must be 0 to 1000000")
+        }
         return problems
     }
 
@@ -85,6 +90,7 @@ public struct ProgramConfiguration: Sendable, Equatable {
             ("consortium_min", "\(consortiumMin)"),
             ("emerging_quota", Permille.decimal(emergingQuotaPermille)),
             ("emerging_reserve", emergingReserve.rawValue),
+            ("excellent_store_places", "\(excellentStorePlaces)"),
             ("export_oriented_threshold", Permille.decimal(exportOrientedThresholdPermille)),
             ("fx_krw_per_usd", "\(fxKRWPerUSD)"),
             ("mid_size_large_krw_m", "\(midSizeLargeKRWm)"),

@@ -160,6 +160,8 @@ public struct MonitoringSnapshot: Sendable {
                         w.key("target_avg_export_usd_k")
                         if let v = a.targetAverageExport { w.int(v) } else { w.null() }
                         w.field("behind_pace", a.behindPace)
+                        w.key("behind_on")
+                        w.array { w in for t in a.behindOn { w.string(t.rawValue) } }
                     }
                 }
             }

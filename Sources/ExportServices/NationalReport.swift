@@ -22,6 +22,8 @@ public struct NationalReport: Sendable {
     public let consortia: [Consortium]
     public let unplaced: [UnplacedFirm]
     public let newExportSources: [NewExportSource]
+    /// Places in the malls' excellent-SME stores (`ExcellentStore`), by firm.
+    public let storeAdmissions: [ChannelRecommendation]
     public let channelCounts: [Int]
     public let routeCounts: [Int]
     /// The quota's trade-off nationally: every ecosystem's column for each rule, added up.
@@ -52,17 +54,22 @@ public struct NationalReport: Sendable {
         var sources: [BusinessNumber: NewExportSource] = [:]
         for e in ecosystems { for s in e.newExportSources { sources[s.firm] = s } }
         newExportSources = national.newExportSources.compactMap { sources[$0.firm.id] }
+        storeAdmissions = ExcellentStore.admit(national.pool, places: tables.configuration.excellentStorePlaces)
         var cc = [Int](repeating: 0, count: Channel.allCases.count)
         var rc = [Int](repeating: 0, count: ChannelRecommendation.Route.allCases.count)
-        for e in ecosystems {
-            for c in e.channels {
-                cc[Channel.allCases.firstIndex(of: c.channel)!] += 1
-                rc[ChannelRecommendation.Route.allCases.firstIndex(of: c.route)!] += 1
-            }
+        for c in ecosystems.flatMap(\.channels) + storeAdmissions {
+            cc[Channel.allCases.firstIndex(of: c.channel)!] += 1
+            rc[ChannelRecommendation.Route.allCases.firstIndex(of: c.route)!] += 1
         }
         channelCounts = cc
         routeCounts = rc
         variants = MatchingVariant.national(ecosystems)
+    }
+
+    /// Pool firms without any recommended channel (the storefront route leaves none).
+    public var poolFirmsWithoutChannel: Int {
+        let reached = Set(ecosystems.flatMap(\.channels).map(\.firm) + storeAdmissions.map(\.firm))
+        return national.pool.filter { !reached.contains($0.firm.id) }.count
     }
 
     public var seats: Int { desks.reduce(0) { $0 + $1.capacity } }
@@ -92,7 +99,14 @@ public struct NationalReport: Sendable {
 
     public var totalFirms: Int64 { regions.reduce(0) { $0 + $1.firms } }
     public var exportingFirms: Int64 { regions.reduce(0) { $0 + $1.exportingFirms } }
+    /// Last year's exports (firms.csv).
     public var exportUSDk: Int64 { regions.reduce(0) { $0 + $1.exportUSDk } }
+    /// The program year's monitored exports through `periodReached` (export records).
+    public var exportsToDate: Int64 { attainment.reduce(0) { $0 + $1.exportsToDate } }
+    /// Distinct firms with an export record this year through `periodReached`.
+    public var exportingFirmsToDate: Int64 { attainment.reduce(0) { $0 + $1.exportingFirmsToDate } }
+    /// The year's exports projected to its end at the pace so far (`projectedToYearEnd`).
+    public var projectedExportUSDk: Int64? { projectedToYearEnd(exportsToDate, periodReached: periodReached) }
     public var midsizeGroups: [Int64] {
         (0..<MidsizeGroup.allCases.count).map { i in regions.reduce(0) { $0 + $1.midsizeGroups[i] } }
     }

@@ -52,21 +52,29 @@ struct ReportHTML {
             : "no export records yet"
         h += "</p>\n<h2>National progress</h2>\n"
         h += kpi("Firms screened", num(r.totalFirms))
-        h += kpi("Exporting firms", num(r.exportingFirms))
-        h += kpi("Exports (USD k)", num(r.exportUSDk))
+        h += kpi("Exporting firms this year", num(r.exportingFirmsToDate))
+        h += kpi("Exports this year to date (USD k)", num(r.exportsToDate))
         h += kpi("Candidate pool", num(Int64(r.national.pool.count)))
         h += kpi("Matched to trading companies", num(Int64(r.matchedCount)))
         h += kpi("Consortia", num(Int64(r.consortia.count)))
-        h += "\n<p>Exports against the national goal of USD \(num(c.nationalGoalUSDk)) k: "
-        h += "<b>\(Decimal.ratio(r.exportUSDk * 100, c.nationalGoalUSDk, places: 1)) %</b></p>\n"
-        h += bar(value: r.exportUSDk, of: c.nationalGoalUSDk, width: 700, label: "goal")
+        let goal = c.nationalGoalUSDk
+        func share(_ v: Int64) -> String { Decimal.ratio(v * 100, goal, places: 1) + " %" }
+        h += "\n<p>The year's monitored exports against the national goal of USD \(num(goal)) k: "
+        h += "<b>\(share(r.exportsToDate))</b> to date"
+        if let p = r.projectedExportUSDk {
+            h += "; projected to the year's end at the pace so far: USD \(num(p)) k, <b>\(share(p))</b>"
+        }
+        h += ". Last year (firms.csv): USD \(num(r.exportUSDk)) k, \(share(r.exportUSDk)) of the goal, "
+        h += "from \(num(r.exportingFirms)) exporting firms.</p>\n"
+        h += bar(value: r.exportsToDate, of: goal, width: 700, label: "to date")
+        if let p = r.projectedExportUSDk { h += bar(value: p, of: goal, width: 700, label: "projected") }
         return h
     }
 
     func offices() -> String {
         var h = "<h2>Regional offices against their targets</h2>\n"
         h +=
-            "<p class=\"note\">Year to date through the last period with export records. Offices behind the pro-rata pace of either target are marked.</p>\n"
+            "<p class=\"note\">Year to date through the last period with export records. Offices behind the pro-rata pace of a target are marked, with the target they miss.</p>\n"
         h +=
             "<table><tr><th class=l>Office</th><th>Firms</th><th>Exporting firms to date</th><th>Target</th><th>Avg export to date (USD k)</th><th>Target avg</th><th>Exports to date (USD k)</th><th class=l>Pace</th></tr>\n"
         for (s, a) in zip(r.regions, r.attainment) {
@@ -74,7 +82,7 @@ struct ReportHTML {
                 "<tr\(a.behindPace ? " class=behind" : "")><td class=l>\(s.region.rawValue)</td><td>\(num(s.firms))</td>"
             h += "<td>\(num(a.exportingFirmsToDate))</td><td>\(a.targetExportingFirms.map(num) ?? "–")</td>"
             h += "<td>\(a.averageExportToDate.map(num) ?? "–")</td><td>\(a.targetAverageExport.map(num) ?? "–")</td>"
-            h += "<td>\(num(a.exportsToDate))</td><td class=l>\(a.behindPace ? "BEHIND PACE" : "on pace")</td></tr>\n"
+            h += "<td>\(num(a.exportsToDate))</td><td class=l>\(pace(a))</td></tr>\n"
         }
         h += "</table>\n"
         // Attainment of the exporting-firm target, with the pro-rata pace as a line.
@@ -246,7 +254,13 @@ struct ReportHTML {
             + bars(zip(Channel.allCases, r.channelCounts).map { ($0.rawValue, Int64($1)) })
             + "<p class=\"note\">By route: "
             + zip(ChannelRecommendation.Route.allCases, r.routeCounts).map { "\($0.rawValue) \(num(Int64($1)))" }
-            .joined(separator: " · ") + "</p>\n"
+            .joined(separator: " · ")
+            + ". Pool firms without a channel: \(num(Int64(r.poolFirmsWithoutChannel))).</p>\n"
+            + "<p class=\"note\">Excellent-SME stores of the cross-border malls: "
+            + ExcellentStore.malls.map { m in
+                "\(m.rawValue) \(num(Int64(r.storeAdmissions.filter { $0.channel == m }.count))) of \(num(Int64(r.configuration.excellentStorePlaces))) places"
+            }.joined(separator: " · ")
+            + ", the best-rated of \(num(Int64(r.national.pool.filter { $0.firm.industry.isConsumer }.count))) consumer pool firms.</p>\n"
     }
 
     func groups() -> String {
@@ -315,6 +329,13 @@ struct ReportHTML {
     // MARK: - Pieces
 
     func kpi(_ label: String, _ value: String) -> String { "<div class=kpi>\(esc(label))<b>\(value)</b></div>" }
+
+    /// "on pace", or which targets are behind it.
+    func pace(_ a: Attainment) -> String {
+        if a.behindOn.isEmpty { return "on pace" }
+        let names = a.behindOn.map { t in t == .exportingFirms ? "exporting firms" : "average export" }
+        return "BEHIND on " + names.joined(separator: " and ")
+    }
 
     func bar(value: Int64, of total: Int64, width: Int, label: String) -> String {
         let share = total > 0 ? min(1, Double(value) / Double(total)) : 0

@@ -23,8 +23,20 @@ extension NationalReport {
                 w.field("firms", totalFirms)
                 w.field("exporting_firms", exportingFirms)
                 w.field("export_usd_k", exportUSDk)
+                w.field("exporting_firms_to_date", exportingFirmsToDate)
+                w.field("export_usd_k_to_date", exportsToDate)
                 w.field("national_goal_usd_k", c.nationalGoalUSDk)
-                w.decimalField("goal_progress", Decimal.ratio(exportUSDk, c.nationalGoalUSDk, places: 4))
+                // Progress is the program year's monitored exports; last year's share beside it.
+                w.decimalField("goal_progress", Decimal.ratio(exportsToDate, c.nationalGoalUSDk, places: 4))
+                w.key("projected_export_usd_k")
+                if let p = projectedExportUSDk { w.int(p) } else { w.null() }
+                w.key("projected_goal_progress")
+                if let p = projectedExportUSDk {
+                    w.number(Decimal.ratio(p, c.nationalGoalUSDk, places: 4))
+                } else {
+                    w.null()
+                }
+                w.decimalField("last_year_goal_share", Decimal.ratio(exportUSDk, c.nationalGoalUSDk, places: 4))
                 w.field("pool_size", national.pool.count)
                 w.field("matched", matchedCount)
                 w.field("consortia", consortia.count)
@@ -141,6 +153,15 @@ extension NationalReport {
             w.key("channel_routes")
             w.object { w in
                 for (r, n) in zip(ChannelRecommendation.Route.allCases, routeCounts) { w.field(r.rawValue, n) }
+            }
+            w.field("pool_firms_without_channel", poolFirmsWithoutChannel)
+            w.key("excellent_store")
+            w.object { w in
+                w.field("places_per_mall", c.excellentStorePlaces)
+                w.field("consumer_pool_firms", national.pool.filter { $0.firm.industry.isConsumer }.count)
+                for mall in ExcellentStore.malls {
+                    w.field(mall.rawValue, storeAdmissions.filter { $0.channel == mall }.count)
+                }
             }
             w.key("new_export_sources")
             w.array { w in
@@ -273,6 +294,8 @@ extension NationalReport {
                 }
             }
             w.field("behind_pace", a.behindPace)
+            w.key("behind_on")
+            w.array { w in for t in a.behindOn { w.string(t.rawValue) } }
         }
     }
 }

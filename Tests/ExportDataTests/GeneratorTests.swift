@@ -29,6 +29,32 @@ struct GeneratorTests {
         #expect(Set(ds.applications.map(\.firm)).count == summary.applyingFirms)
     }
 
+    /// Monitoring must see the year move: firms without last year's exports start exporting
+    /// during it, and a dataset cut at a period has no record after it.
+    @Test(arguments: [26, 14, 1])
+    func newExportersAppearAndRecordsStopAtTheRecordedPeriod(periods: Int) throws {
+        let d = ScratchDir()
+        var g = NationGenerator(firms: 6_000, seed: 77)
+        g.recordedPeriods = periods
+        let summary = try g.write(to: d.path)
+        let (ds, rej, _) = d.load()
+        #expect(rej.isEmpty)
+        let lastYear = Set(ds.firms.filter { $0.exportUSDk > 0 }.map(\.id))
+        let withRecords = Set(ds.exports.map(\.firm))
+        let newcomers = withRecords.subtracting(lastYear)
+        #expect(newcomers.count == summary.newExporters)
+        #expect(ds.exports.allSatisfy { $0.period < periods })
+        if periods == 26 {
+            // NationGenerator.newExporterShare of the firms without exports, binomially spread.
+            let expected = Double(ds.firms.count - lastYear.count) * NationGenerator.newExporterShare
+            #expect(
+                Double(newcomers.count) > expected * 0.6 && Double(newcomers.count) < expected * 1.4,
+                "\(newcomers.count)")
+            #expect(Set(ds.exports.map(\.period)).count == 26)
+        }
+        if periods >= 14 { #expect(!newcomers.isEmpty) }
+    }
+
     @Test func sameSeedSameBytesOtherSeedOtherBytes() throws {
         let a = ScratchDir()
         let b = ScratchDir()

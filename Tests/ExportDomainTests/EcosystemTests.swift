@@ -424,14 +424,69 @@ struct EcosystemTests {
         #expect(
             EcosystemEngine.channels(f, company: nil, potential: pot[...], markets: markets).map(\.channel) == [.TAOBAO]
         )
-        // Consumer industries add both cross-border malls.
+        // A firm no route reaches (no company, no exports) opens its own storefront on the open
+        // market serving its best market by potential: the US, first served by eBay.
+        f.exportMarkets = []
+        let own = EcosystemEngine.channels(f, company: nil, potential: pot[...], markets: markets)
+        #expect(own == [ChannelRecommendation(firm: f.id, channel: .EBAY, route: .NEW_STOREFRONT, market: us)])
+        // The malls are not given here (their stores are national): a consumer firm gets the same.
         f.industry = .FOOD_AGRI
-        let malls = EcosystemEngine.channels(f, company: nil, potential: pot[...], markets: markets)
-        #expect(malls.map(\.channel) == [.TAOBAO, .GLOBAL_11ST, .GLOBAL_LOTTE])
-        #expect(
-            malls.filter { $0.channel.isCrossBorderMall }.allSatisfy {
-                $0.route == .CROSS_BORDER_MALL && $0.market == nil
-            })
+        #expect(EcosystemEngine.channels(f, company: nil, potential: pot[...], markets: markets) == own)
+    }
+
+    /// On random ecosystems every pool firm gets at least one open-market channel, and a new
+    /// storefront exactly when neither its company nor its own exports give one, on the served
+    /// market of highest potential (recomputed here from the routes' rules).
+    @Test(arguments: [41 as UInt64, 42, 43, 44])
+    func everyPoolFirmGetsAChannel(seed: UInt64) throws {
+        var gen = RandomEcosystem(seed: seed, industry: Industry.allCases[Int(seed) % 13])
+        let input = gen.input(firms: 300, companies: 20, institutions: 4)
+        let result = EcosystemEngine(markets: markets, configuration: ProgramConfiguration()).run(input)
+        let byFirm = Dictionary(grouping: result.channels, by: \.firm)
+        let model = PotentialModel(markets: markets, configuration: ProgramConfiguration())
+        var storefronts = 0
+        for c in input.firms {
+            let got = try #require(byFirm[c.firm.id], "\(c.firm.id) has no channel")
+            let storefront = got.filter { $0.route == .NEW_STOREFRONT }
+            #expect(got.allSatisfy { !$0.channel.isCrossBorderMall })
+            if storefront.isEmpty { continue }
+            storefronts += 1
+            #expect(got.count == 1)
+            // Nothing else reached it: no own exports to a served market, and no company route.
+            #expect(
+                !c.firm.exportMarkets.contains { e in
+                    e.usdK > 0 && Channel.openMarkets.contains { $0.serves(markets[e.market]) }
+                })
+            let served = (0..<markets.count).filter { m in Channel.openMarkets.contains { $0.serves(markets[UInt8(m)]) }
+            }
+            var scratch: [Double] = []
+            model.potentials(c.firm, into: &scratch)
+            let pot = scratch.map { Int64(($0 * 1_000).rounded()) }  // as the engine keeps them
+            let best = served.max { (pot[$0], $1) < (pot[$1], $0) }!
+            #expect(storefront[0].market == UInt8(best), "\(c.firm.id)")
+        }
+        #expect(storefronts > 0, "the instances reach the storefront route")
+    }
+
+    /// The excellent-SME stores against a direct count: at most `places` per mall, no firm in
+    /// both, only consumer firms, and no admitted firm rated below one left out.
+    @Test(arguments: [(51 as UInt64, 0), (52, 3), (53, 40), (54, 10_000)])
+    func excellentStoresAdmitTheBestRatedConsumerFirms(seed: UInt64, places: Int) {
+        var nation = RandomNation(seed: seed)
+        let pool = nation.firms(600).map { f in
+            PoolCandidate(firm: f, readiness: nation.rng.below(101), priority: false)
+        }
+        let admitted = ExcellentStore.admit(pool, places: places)
+        let consumers = pool.filter { $0.firm.industry.isConsumer }
+        #expect(admitted.count == min(consumers.count, 2 * places))
+        #expect(Set(admitted.map(\.firm)).count == admitted.count)
+        for mall in ExcellentStore.malls { #expect(admitted.filter { $0.channel == mall }.count <= places) }
+        let ids = Set(admitted.map(\.firm))
+        let readiness = Dictionary(uniqueKeysWithValues: pool.map { ($0.firm.id, $0.readiness) })
+        let lowestIn = admitted.map { readiness[$0.firm]! }.min() ?? 101
+        for c in consumers where !ids.contains(c.firm.id) { #expect(c.readiness <= lowestIn) }
+        #expect(admitted.allSatisfy { $0.route == .CROSS_BORDER_MALL && $0.market == nil })
+        #expect(admitted.map(\.firm) == admitted.map(\.firm).sorted())
     }
 
     @Test(arguments: [31 as UInt64, 32, 33])

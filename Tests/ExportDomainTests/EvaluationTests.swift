@@ -147,17 +147,33 @@ struct FactorTests {
         s.periodExportUSDk[0] = 1_000
         s.periodExportUSDk[3] = 301
         let t = RegionalTarget(region: .BUSAN, year: 2016, exportingFirms: 26 * 3, avgExportUSDk: 52)
-        // Period 3 (four periods): pace needs 78 x 4 / 26 = 12 firms and 78 x 52 x 4 / 26 = 624.
+        // Period 3 (four periods): pace needs 78 x 4 / 26 = 12 firms and an average of
+        // 52 x 4 / 26 = 8 (13 firms x 8 = 104 <= 1,301).
         let a = Attainment(s, target: t, period: 3)
         #expect(a.exportingFirmsToDate == 13 && a.exportsToDate == 1_301)
         #expect(a.averageExportToDate == 100)  // 1301 / 13 = 100.08
-        #expect(!a.behindPace)
-        // Period 5: 12 x ... needs 18 firms: behind.
-        #expect(Attainment(s, target: t, period: 5).behindPace)
-        // No target: never behind; before any record: no average.
+        #expect(!a.behindPace && a.behindOn.isEmpty)
+        // Period 5: 78 x 6 / 26 = 18 firms needed, 13 exported: behind on firms only.
+        #expect(Attainment(s, target: t, period: 5).behindOn == [.exportingFirms])
+        // A target average of 2,600: at period 3 the pace is 400 per firm, 100 reached; firms on pace.
+        let rich = RegionalTarget(region: .BUSAN, year: 2016, exportingFirms: 26 * 3, avgExportUSDk: 2_600)
+        #expect(Attainment(s, target: rich, period: 3).behindOn == [.averageExport])
+        #expect(Attainment(s, target: rich, period: 5).behindOn == [.exportingFirms, .averageExport])
+        // Exactly on the average's pace is on pace: 1,301 x 26 = 13 x A x 4 has no integer A, so
+        // check the boundary with a region of its own: 2 firms, 8 to date, A = 52, period 3.
+        var edge = RegionSummary(region: .BUSAN)
+        edge.firstExportPeriod[0] = 2
+        edge.periodExportUSDk[0] = 16
+        let small = RegionalTarget(region: .BUSAN, year: 2016, exportingFirms: 13, avgExportUSDk: 52)
+        #expect(Attainment(edge, target: small, period: 3).behindOn == [])  // 16 x 26 = 2 x 52 x 4
+        edge.periodExportUSDk[0] = 15
+        #expect(Attainment(edge, target: small, period: 3).behindOn == [.averageExport])
+        // No target: never behind; before any record: no average and nothing behind.
         #expect(!Attainment(s, target: nil, period: 5).behindPace)
         #expect(Attainment(RegionSummary(region: .BUSAN), target: t, period: -1).averageExportToDate == nil)
+        #expect(Attainment(RegionSummary(region: .BUSAN), target: t, period: -1).behindOn == [])
     }
+
 }
 
 @Suite("Evaluation properties on seeded random nations")
@@ -166,6 +182,61 @@ struct EvaluationPropertyTests {
         var c = ProgramConfiguration()
         c.poolSize = pool
         return c
+    }
+
+    @Test func projectionToTheYearsEndByHand() {
+        #expect(projectedToYearEnd(100, periodReached: -1) == nil)
+        #expect(projectedToYearEnd(100, periodReached: 0) == 2_600)  // one period of 26
+        #expect(projectedToYearEnd(100, periodReached: 25) == 100)  // the whole year
+        #expect(projectedToYearEnd(100, periodReached: 2) == 867)  // 2600 / 3 = 866.67
+        #expect(projectedToYearEnd(1, periodReached: 3) == 7)  // 26 / 4 = 6.5, half up
+        #expect(projectedToYearEnd(0, periodReached: 7) == 0)
+        #expect(projectedToYearEnd(20_554_473, periodReached: 12) == 41_108_946)  // half a year, doubled
+    }
+
+    /// Attainment of random nations against random targets, each figure recounted straight from
+    /// the firms' records and the pace judged in floating point away from its boundaries.
+    @Test(arguments: [71 as UInt64, 72, 73, 74])
+    func attainmentMatchesARecountFromTheRecords(seed: UInt64) {
+        var nation = RandomNation(seed: seed)
+        let firms = nation.firms(800)
+        let records = nation.records(for: firms)
+        let c = config(pool: 100)
+        var outcomes = Set<[PaceTarget]>()
+        for office in Office.allCases {
+            let mine = firms.filter { $0.region == office }.sorted { $0.id < $1.id }
+            var s = RegionSummary(region: office)
+            for f in mine { s.add(f, records: ArraySlice(records.filter { $0.firm == f.id }), configuration: c) }
+            let target = RegionalTarget(
+                region: office, year: 2016, exportingFirms: 1 + nation.rng.below(60),
+                avgExportUSDk: Int64(1 + nation.rng.below(4_000)))
+            for p in [0, 3, 12, 25] {
+                let a = Attainment(s, target: target, period: p)
+                outcomes.insert(a.behindOn)
+                let ids = Set(mine.map(\.id))
+                let upTo = records.filter { ids.contains($0.firm) && $0.period <= p && $0.usdK > 0 }
+                let firmsToDate = Set(upTo.map(\.firm)).count
+                let exportsToDate = upTo.reduce(Int64(0)) { $0 + $1.usdK }
+                #expect(a.exportingFirmsToDate == Int64(firmsToDate))
+                #expect(a.exportsToDate == exportsToDate)
+                let share = Double(p + 1) / 26
+                let firmPace = Double(target.exportingFirms) * share
+                if abs(Double(firmsToDate) - firmPace) > 1e-6 {
+                    #expect(a.behindOn.contains(.exportingFirms) == (Double(firmsToDate) < firmPace), "\(office) \(p)")
+                }
+                if firmsToDate > 0 {
+                    let average = Double(exportsToDate) / Double(firmsToDate)
+                    let averagePace = Double(target.avgExportUSDk) * share
+                    if abs(average - averagePace) > 1e-6 {
+                        #expect(a.behindOn.contains(.averageExport) == (average < averagePace), "\(office) \(p)")
+                    }
+                } else {
+                    #expect(!a.behindOn.contains(.averageExport))
+                }
+            }
+        }
+        // The instances reach every verdict.
+        #expect(outcomes.count == 4, "\(outcomes)")
     }
 
     @Test(arguments: [1 as UInt64, 2, 3, 4, 5])

@@ -402,8 +402,25 @@ struct PipelineTests {
         let totals = r["totals"] as! [String: Any]
         let regions = r["regions"] as! [[String: Any]]
         #expect(regions.count == 12)
-        for key in ["firms", "exporting_firms", "export_usd_k"] {
+        for key in ["firms", "exporting_firms", "export_usd_k", "exporting_firms_to_date", "export_usd_k_to_date"] {
             #expect(regions.reduce(0) { $0 + ($1[key] as! Int) } == totals[key] as! Int, "regions' \(key)")
+        }
+        // The projection to the year's end is the pace so far over the whole year.
+        let reached = r["period_reached"] as! Int
+        if reached >= 0 {
+            let toDate = totals["export_usd_k_to_date"] as! Int
+            #expect(totals["projected_export_usd_k"] as? Int == (2 * toDate * 26 + reached + 1) / (2 * (reached + 1)))
+        } else {
+            #expect(totals["projected_export_usd_k"] is NSNull)
+        }
+        // Every pool firm has a channel; no excellent store holds more than its places.
+        #expect(r["pool_firms_without_channel"] as? Int == 0)
+        let store = r["excellent_store"] as! [String: Int]
+        for mall in ExcellentStore.malls { #expect(store[mall.rawValue]! <= store["places_per_mall"]!) }
+        for region in regions {
+            let on = region["behind_on"] as! [String]
+            #expect(region["behind_pace"] as! Bool == !on.isEmpty)
+            #expect(Set(on).isSubset(of: PaceTarget.allCases.map(\.rawValue)))
         }
         let groups = r["midsize_groups"] as! [String: Int]
         for g in MidsizeGroup.allCases {

@@ -33,6 +33,7 @@ extension ProgramConfiguration {
         ] { w.int(v) }
         w.int(nationalGoalUSDk)
         w.int(midSizeLargeKRWm)
+        w.int(excellentStorePlaces)
     }
 
     public static func decode(_ r: inout BinaryReader) throws(DecodeError) -> ProgramConfiguration {
@@ -59,6 +60,7 @@ extension ProgramConfiguration {
         }
         c.nationalGoalUSDk = try r.int()
         c.midSizeLargeKRWm = try r.int()
+        c.excellentStorePlaces = try r.intValue()
         let problems = c.validate()
         guard problems.isEmpty else { throw DecodeError("configuration: " + problems.joined(separator: "; ")) }
         return c

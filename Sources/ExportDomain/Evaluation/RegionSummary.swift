@@ -75,10 +75,15 @@ public struct Attainment: Sendable, Equatable {
     public var averageExportToDate: Int64?
     public var targetExportingFirms: Int64?
     public var targetAverageExport: Int64?
-    /// Behind the pro-rata pace of either target: exporting firms to date below
-    /// target x (period + 1) / 26, or exports to date below target firms x target average x
-    /// (period + 1) / 26 (the implied yearly export volume). Exact integer comparisons.
-    public var behindPace: Bool
+    /// The targets whose pro-rata pace the office is behind at `period`, in this order (empty: on
+    /// pace). Exact integer comparisons, with n = 26 periods and r = period + 1 reached:
+    /// - exporting firms: firms to date x n < target firms x r;
+    /// - average export: exports to date x n < firms to date x target average x r (the average to
+    ///   date below the target average's share of the year; judged once a firm has exported).
+    /// Before any export record, and for an office without a target, nothing is behind.
+    public var behindOn: [PaceTarget]
+    /// Behind the pace of at least one target.
+    public var behindPace: Bool { !behindOn.isEmpty }
 
     public init(_ s: RegionSummary, target: RegionalTarget?, period p: Int) {
         region = s.region
@@ -90,14 +95,28 @@ public struct Attainment: Sendable, Equatable {
         averageExportToDate = firms > 0 ? (2 * exports + firms) / (2 * firms) : nil
         targetExportingFirms = target.map { Int64($0.exportingFirms) }
         targetAverageExport = target?.avgExportUSDk
+        behindOn = []
         let n = Int64(ProgramConfiguration.periods)
         if let t = target, p >= 0 {
             let reached = Int64(p + 1)
-            let firmsBehind = firms * n < Int64(t.exportingFirms) * reached
-            let volumeBehind = exports * n < Int64(t.exportingFirms) * t.avgExportUSDk * reached
-            behindPace = firmsBehind || volumeBehind
-        } else {
-            behindPace = false
+            if firms * n < Int64(t.exportingFirms) * reached { behindOn.append(.exportingFirms) }
+            if firms > 0 && exports * n < firms * t.avgExportUSDk * reached { behindOn.append(.averageExport) }
         }
     }
+}
+
+/// An office's two targets, as the pace names them.
+public enum PaceTarget: String, Sendable, CaseIterable {
+    case exportingFirms = "exporting_firms"
+    case averageExport = "avg_export"
+}
+
+/// The year's figure projected to its end at the pace so far: `toDate` x 26 / periods reached
+/// (linear in the share of the year reached, as the pace rule is), rounded half up; nil before
+/// any export record (`periodReached` -1).
+public func projectedToYearEnd(_ toDate: Int64, periodReached p: Int) -> Int64? {
+    guard p >= 0 else { return nil }
+    let n = Int64(ProgramConfiguration.periods)
+    let r = Int64(min(p, ProgramConfiguration.periods - 1) + 1)
+    return (2 * toDate * n + r) / (2 * r)
 }

@@ -5,7 +5,10 @@ public struct ChannelRecommendation: Sendable, Equatable {
         case MATCHED_COMPANY
         /// An open market serving a market the firm already exports to.
         case OWN_PRESENCE
-        /// A domestic cross-border mall (consumer industries).
+        /// A presence of the firm's own to open: the open market serving its best market by
+        /// potential, for a firm no other route reaches.
+        case NEW_STOREFRONT
+        /// A place in a domestic cross-border mall's excellent-SME store (consumer industries).
         case CROSS_BORDER_MALL
     }
 
@@ -178,10 +181,12 @@ public struct EcosystemEngine: Sendable {
             emptySeatsWithoutCap: emptyWithoutCap)
     }
 
-    /// Channels for one pool firm (docs/MATCHING.md, "Channels"): each open market the matched company
-    /// sells through and that serves a market the company covers (the firm's best such market
-    /// by potential), else that serves a market the firm already exports to (its largest such
-    /// market); and the cross-border malls for consumer industries.
+    /// Open-market channels for one pool firm (docs/MATCHING.md, "Channels"): each open market the
+    /// matched company sells through and that serves a market the company covers (the firm's best
+    /// such market by potential), else that serves a market the firm already exports to (its
+    /// largest such market); a firm left with none opens its own storefront on the open market
+    /// serving its best market by potential. The malls' excellent-SME stores are national
+    /// (`ExcellentStore`).
     public static func channels(
         _ firm: Firm, company: TradingCompany?, potential: ArraySlice<Int64>, markets: MarketTable
     ) -> [ChannelRecommendation] {
@@ -207,11 +212,39 @@ public struct EcosystemEngine: Sendable {
                 out.append(ChannelRecommendation(firm: firm.id, channel: ch, route: .OWN_PRESENCE, market: own.market))
             }
         }
-        if firm.industry.isConsumer {
-            for ch in [Channel.GLOBAL_11ST, .GLOBAL_LOTTE] {
-                out.append(ChannelRecommendation(firm: firm.id, channel: ch, route: .CROSS_BORDER_MALL, market: nil))
+        if out.isEmpty {
+            var best: (market: Int, channel: Channel)?
+            for m in 0..<min(markets.count, potential.count) {
+                guard let ch = Channel.openMarkets.first(where: { $0.serves(markets[UInt8(m)]) }) else { continue }
+                if best == nil || potential[base + m] > potential[base + best!.market] { best = (m, ch) }
+            }
+            if let best {
+                out.append(
+                    ChannelRecommendation(
+                        firm: firm.id, channel: best.channel, route: .NEW_STOREFRONT, market: UInt8(best.market)))
             }
         }
         return out
+    }
+}
+
+/// The excellent-SME stores of the domestic cross-border malls (GLOBAL_11ST, GLOBAL_LOTTE): each
+/// admits up to `places` consumer-industry pool firms, the best-rated first. National, since the
+/// four consumer industries are ecosystems of their own.
+public enum ExcellentStore {
+    public static let malls: [Channel] = [.GLOBAL_11ST, .GLOBAL_LOTTE]
+
+    /// Consumer-industry pool firms in order of readiness (higher first), then business number;
+    /// the first 2 x `places` are admitted, alternately to GLOBAL_11ST and GLOBAL_LOTTE, so each
+    /// store holds at most `places` and no firm is in both. Sorted by firm.
+    public static func admit(_ pool: [PoolCandidate], places: Int) -> [ChannelRecommendation] {
+        let ranked = pool.filter { $0.firm.industry.isConsumer }
+            .sorted { ($0.readiness, $1.firm.id) > ($1.readiness, $0.firm.id) }
+        return ranked.prefix(places * malls.count).enumerated()
+            .map { i, c in
+                ChannelRecommendation(
+                    firm: c.firm.id, channel: malls[i % malls.count], route: .CROSS_BORDER_MALL, market: nil)
+            }
+            .sorted { $0.firm < $1.firm }
     }
 }
