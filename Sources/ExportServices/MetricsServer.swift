@@ -197,12 +197,25 @@ public final class MetricsServer: @unchecked Sendable {
     }
 }
 
-/// The metrics every daemon serves, read from Redis at scrape time (so any daemon's endpoint
-/// shows the cluster), plus this process's own figures.
+/// The metrics every daemon serves: the cluster's, read from Redis at scrape time (so any
+/// daemon's endpoint shows the cluster), plus this process's own figures.
+///
+/// Cluster-wide series carry the label `scope="cluster"`: every daemon exports the same values,
+/// so they are aggregated across targets with `max()`, never `sum()` (which would be N times too
+/// large); series without it are this process's own and add up. Every labelled series an alert
+/// uses is exported from zero, before its first event (all job outcomes, the stage queues, the
+/// run states), so `increase(...{outcome="dead"}[10m]) > 0` sees the first dead job.
 public struct ClusterMetrics: Sendable {
     public let control: RunControl
     /// Extra lines of this process (for example its worker's counters), in exposition format.
     public let local: @Sendable () -> [String]
+
+    /// The label of every cluster-wide sample.
+    public static let clusterScope = "scope=\"cluster\""
+    /// The queues of a run's stages, exported even before their first job.
+    public static let stageQueues = [RunJobs.controlQueue, RunJobs.ecosystemQueue, RunJobs.evaluateQueue]
+    /// Run states, exported from zero.
+    public static let runStates = ["loading", "submitted", "running", "done", "failed"]
 
     public init(control: RunControl, local: @escaping @Sendable () -> [String] = { [] }) {
         self.control = control
@@ -211,24 +224,34 @@ public struct ClusterMetrics: Sendable {
 
     public func render() async -> String {
         var out: [String] = []
-        func metric(_ name: String, _ type: String, _ help: String, _ samples: [(String, String)]) {
-            out.append("# HELP \(name) \(help)")
-            out.append("# TYPE \(name) \(type)")
-            for (labels, v) in samples { out.append(name + (labels.isEmpty ? "" : "{\(labels)}") + " " + v) }
+        func metric(
+            _ name: String, _ type: String, _ help: String, _ samples: [(String, String)], cluster: Bool = true,
+            into lines: inout [String]
+        ) {
+            lines.append("# HELP \(name) \(help)" + (cluster ? " Cluster-wide: aggregate with max()." : ""))
+            lines.append("# TYPE \(name) \(type)")
+            for (labels, v) in samples {
+                let all = cluster ? (labels.isEmpty ? Self.clusterScope : Self.clusterScope + "," + labels) : labels
+                lines.append(name + (all.isEmpty ? "" : "{\(all)}") + " " + v)
+            }
         }
         let q = control.queue
+        let up = "1 when Redis answered this scrape."
         do {
+            // Collected apart: a scrape that fails half-way exports redis_up 0 and none of these.
+            var c: [String] = []
             let t0 = MonotonicClock.nanos()
             _ = try await control.redis.send(RedisCommand("PING"))
             let rtt = Double(MonotonicClock.nanos() - t0) / 1e9
-            metric("exportgrid_redis_up", "gauge", "1 when Redis answered this scrape.", [("", "1")])
+            metric("exportgrid_redis_up", "gauge", up, [("", "1")], cluster: false, into: &c)
             metric(
                 "exportgrid_redis_roundtrip_seconds", "gauge", "Time of one PING from this process.",
-                [("", String(format: "%.6f", rtt))])
-            let depths = try await q.depths()
+                [("", String(format: "%.6f", rtt))], cluster: false, into: &c)
+            var depths = try await q.depths()
+            for name in Self.stageQueues where depths[name] == nil { depths[name] = 0 }
             metric(
                 "exportgrid_queue_pending", "gauge", "Jobs waiting in each queue.",
-                depths.keys.sorted().map { ("queue=\"\($0)\"", "\(depths[$0]!)") })
+                depths.keys.sorted().map { ("queue=\"\($0)\"", "\(depths[$0]!)") }, into: &c)
             var ages: [(String, String)] = []
             for name in depths.keys.sorted() {
                 let age = try await q.oldestPendingAge(queue: name) ?? 0
@@ -236,25 +259,27 @@ public struct ClusterMetrics: Sendable {
             }
             metric(
                 "exportgrid_queue_oldest_pending_seconds", "gauge",
-                "Age of the oldest pending job per queue (queue latency).", ages)
+                "Age of the oldest pending job per queue (queue latency).", ages, into: &c)
             let sizes = try await q.setSizes()
             metric(
                 "exportgrid_jobs", "gauge", "Jobs by state.",
-                JobListing.allCases.map { ("state=\"\($0.rawValue)\"", "\(sizes[$0] ?? 0)") })
-            let stats = try await q.stats()
+                JobListing.allCases.map { ("state=\"\($0.rawValue)\"", "\(sizes[$0] ?? 0)") }, into: &c)
+            var stats = try await q.stats()
+            for name in QueueMetrics.clusterOutcomes where stats[name] == nil { stats[name] = 0 }
             metric(
                 "exportgrid_cluster_jobs_total", "counter",
-                "Jobs by outcome, cluster-wide: enqueued, processed, failed, retried, dead, reclaimed (lease reclaims), fenced (refused late results), canceled.",
-                stats.keys.sorted().map { ("outcome=\"\($0)\"", "\(stats[$0]!)") })
+                "Jobs by outcome: enqueued, processed, failed, retried, dead, reclaimed (lease reclaims), fenced (refused late results), canceled.",
+                stats.keys.sorted().map { ("outcome=\"\($0)\"", "\(stats[$0]!)") }, into: &c)
             let workers = try await q.workers()
             metric(
                 "exportgrid_workers", "gauge", "Registered workers by liveness.",
                 [
                     ("alive=\"true\"", "\(workers.filter(\.alive).count)"),
                     ("alive=\"false\"", "\(workers.filter { !$0.alive }.count)"),
-                ])
+                ], into: &c)
             var stages: [(String, String)] = []
             var states: [String: Int] = [:]
+            for state in Self.runStates { states[state] = 0 }
             for run in try await control.runs().suffix(20) {
                 let m = try await control.meta(run)
                 states[m["state"] ?? "unknown", default: 0] += 1
@@ -265,16 +290,17 @@ public struct ClusterMetrics: Sendable {
             }
             metric(
                 "exportgrid_runs", "gauge", "Runs (the latest 20) by state.",
-                states.keys.sorted().map { ("state=\"\($0)\"", "\(states[$0]!)") })
+                states.keys.sorted().map { ("state=\"\($0)\"", "\(states[$0]!)") }, into: &c)
             metric(
                 "exportgrid_run_stage_seconds", "gauge", "Duration of each finished stage of the latest 20 runs.",
-                stages)
+                stages, into: &c)
+            out += c
         } catch {
-            metric("exportgrid_redis_up", "gauge", "1 when Redis answered this scrape.", [("", "0")])
+            metric("exportgrid_redis_up", "gauge", up, [("", "0")], cluster: false, into: &out)
         }
         metric(
             "exportgrid_process_resident_memory_bytes", "gauge", "Resident set size of this process.",
-            [("", "\(Self.residentBytes())")])
+            [("", "\(Self.residentBytes())")], cluster: false, into: &out)
         out += local()
         return out.joined(separator: "\n") + "\n"
     }

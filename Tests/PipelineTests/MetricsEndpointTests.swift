@@ -132,4 +132,80 @@ struct MetricsEndpointTests {
             try MetricsServer(host: "127.0.0.1", port: 99_999, logger: Logger(label: "x")) { "" }
         }
     }
+
+    /// A worker started on a fresh namespace and scraped at once exports every outcome, queue and
+    /// run state an alert uses, at 0.
+    @Test func aFreshWorkerExportsEveryCounterFromZero() async throws {
+        let f = try PipelineFixture()
+        let port = try freePort()
+        try f.start(
+            "mw", "export-worker", ["--concurrency", "1", "--log-level", "warning", "--metrics-port", "\(port)"])
+        defer { f.stopAll() }
+        var body = ""
+        try await eventually("the worker's metrics endpoint answers", timeout: .seconds(20)) {
+            body = (try? httpGet(port: port, path: "/metrics"))?.body ?? ""
+            return samples(body)["exportgrid_redis_up"] == "1"
+        }
+        let got = samples(body)
+        for outcome in QueueMetrics.clusterOutcomes {
+            #expect(
+                got["exportgrid_cluster_jobs_total{scope=\"cluster\",outcome=\"\(outcome)\"}"] == "0",
+                "outcome \(outcome) missing or not 0:\n\(body)")
+        }
+        for queue in ["control", "ecosystem", "evaluate"] {
+            #expect(got["exportgrid_queue_pending{scope=\"cluster\",queue=\"\(queue)\"}"] == "0", "\(queue)")
+            #expect(
+                got["exportgrid_queue_oldest_pending_seconds{scope=\"cluster\",queue=\"\(queue)\"}"] == "0.000",
+                "\(queue)")
+        }
+        for state in ["loading", "submitted", "running", "done", "failed"] {
+            #expect(got["exportgrid_runs{scope=\"cluster\",state=\"\(state)\"}"] == "0", "\(state)")
+        }
+        #expect(
+            got.contains {
+                $0.key.hasPrefix("exportgrid_worker_jobs_total{") && $0.key.hasSuffix("outcome=\"failed\"}")
+                    && $0.value == "0"
+            })
+    }
+
+    /// Two workers and a scheduler: the cluster-wide series are marked `scope="cluster"` and are
+    /// the same on every endpoint (so max() across targets is right); per-process series carry no
+    /// scope and each names its own process.
+    @Test func clusterSeriesAreMarkedAndTheSameEverywhereProcessSeriesDiffer() async throws {
+        let f = try PipelineFixture()
+        let ports = [try freePort(), try freePort(), try freePort()]
+        try f.start("w1", "export-worker", ["--log-level", "warning", "--metrics-port", "\(ports[0])"])
+        try f.start("w2", "export-worker", ["--log-level", "warning", "--metrics-port", "\(ports[1])"])
+        try f.scheduler("s", ["--metrics-port", "\(ports[2])"])
+        defer { f.stopAll() }
+        let clusterFamilies: Set<String> = [
+            "exportgrid_queue_pending", "exportgrid_queue_oldest_pending_seconds", "exportgrid_jobs",
+            "exportgrid_cluster_jobs_total", "exportgrid_workers", "exportgrid_runs", "exportgrid_run_stage_seconds",
+        ]
+        var scraped: [[String: String]] = []
+        var cluster: [[String: String]] = []
+        try await eventually("all three endpoints answer and agree on the cluster", timeout: .seconds(30)) {
+            scraped = ports.map { samples((try? httpGet(port: $0, path: "/metrics"))?.body ?? "") }
+            cluster = scraped.map { $0.filter { $0.key.contains("scope=\"cluster\"") } }
+            let alive = cluster.map { $0["exportgrid_workers{scope=\"cluster\",alive=\"true\"}"] }
+            return scraped.allSatisfy { $0["exportgrid_redis_up"] == "1" } && alive[0] != nil && alive[0] != "0"
+                && cluster[1] == cluster[0] && cluster[2] == cluster[0]
+        }
+        for endpoint in scraped {
+            for key in endpoint.keys {
+                let family = String(key.prefix { $0 != "{" })
+                #expect(
+                    clusterFamilies.contains(family) == key.contains("scope=\"cluster\""),
+                    "\(key): cluster-wide families and only they carry scope=\"cluster\"")
+            }
+        }
+        #expect(!cluster[0].isEmpty)
+        let alive = try await f.control.queue.workers().filter(\.alive).count
+        #expect(cluster[0]["exportgrid_workers{scope=\"cluster\",alive=\"true\"}"] == "\(alive)")
+        // Per process: each worker reports its own id, the scheduler its leadership.
+        let own = scraped.map { s in Set(s.keys.filter { $0.hasPrefix("exportgrid_worker_jobs_total{") }) }
+        #expect(!own[0].isEmpty && !own[1].isEmpty && own[0].isDisjoint(with: own[1]))
+        #expect(scraped[2].keys.contains { $0.hasPrefix("exportgrid_scheduler_leader{") })
+        #expect(!scraped[0].keys.contains { $0.hasPrefix("exportgrid_scheduler_leader") })
+    }
 }
