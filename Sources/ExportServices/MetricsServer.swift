@@ -23,6 +23,9 @@ public final class MetricsServer: @unchecked Sendable {
     private let lock = NSLock()
     private var stopped = false
     private var active = 0
+    /// Where `render` runs: a thread of this server's, not Swift's cooperative pool, which a
+    /// worker's handlers may keep busy (a scrape would then wait for a handler to yield).
+    private let renderExecutor = RenderExecutor()
 
     public init(
         host: String, port: Int, logger: Logger, requestTimeout: Duration = .seconds(2), maxConnections: Int = 16,
@@ -161,7 +164,7 @@ public final class MetricsServer: @unchecked Sendable {
             let box = ResultBox()
             let done = DispatchSemaphore(value: 0)
             let render = self.render
-            Task {
+            Task(executorPreference: renderExecutor) {
                 box.set(await render())
                 done.signal()
             }
@@ -186,6 +189,36 @@ public final class MetricsServer: @unchecked Sendable {
             if n < 0 && errno == EINTR { continue }
             if n <= 0 { break }
             sent += n
+        }
+    }
+
+    /// Runs jobs on one thread of its own, in order.
+    private final class RenderExecutor: TaskExecutor, @unchecked Sendable {
+        private let cond = NSCondition()
+        private var jobs: [UnownedJob] = []
+
+        init() {
+            let t = Thread { [self] in loop() }
+            t.name = "metrics-render"
+            t.start()
+        }
+
+        func enqueue(_ job: consuming ExecutorJob) {
+            let j = UnownedJob(job)
+            cond.lock()
+            jobs.append(j)
+            cond.signal()
+            cond.unlock()
+        }
+
+        private func loop() {
+            while true {
+                cond.lock()
+                while jobs.isEmpty { cond.wait() }
+                let j = jobs.removeFirst()
+                cond.unlock()
+                j.runSynchronously(on: asUnownedTaskExecutor())
+            }
         }
     }
 
