@@ -208,10 +208,15 @@ public final class DatasetReader {
         return (reader, ColumnMap(positions: columns))
     }
 
-    /// Why a record is rejected before its fields are looked at (too long, malformed, too wide).
+    /// Why a record is rejected before its fields are looked at (too long, malformed, too wide
+    /// or too narrow). A row with fewer fields than the header is a truncated row: reading its
+    /// missing cells as empty would lose data silently, so it is rejected like a longer one
+    /// (whose extra cells are tolerated only when they are all empty, as a trailing comma).
     static func recordProblem(_ rec: CSVRecord, width: Int) -> String? {
         if let problem = rec.problem { return problem }
-        if rec.count > width, (width..<rec.count).contains(where: { !trimmed(rec.bytes($0)).isEmpty }) {
+        if rec.count < width
+            || rec.count > width && (width..<rec.count).contains(where: { !trimmed(rec.bytes($0)).isEmpty })
+        {
             return "has \(rec.count) fields, the header has \(width)"
         }
         return nil

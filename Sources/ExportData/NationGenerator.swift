@@ -318,6 +318,8 @@ public struct NationGenerator {
             ]
             enum F {
                 static let firmId = 0, name = 1, region = 2, industry = 4, revenue = 6, exports = 7
+                /// Amounts and counts: revenue, exports, previous exports, employees, debt, patents.
+                static let numbers: Set<Int> = [6, 7, 8, 9, 18, 19]
             }
             var rawName: [UInt8]?
             var quirk = false
@@ -356,6 +358,8 @@ public struct NationGenerator {
                 } else if k == F.name, let rawName {
                     w.beginField()
                     w.raw(rawName)
+                } else if F.numbers.contains(k) {
+                    w.number(value)  // a negative amount stays a number (a dirty row), not text
                 } else {
                     w.field(value)
                 }
@@ -660,7 +664,7 @@ public struct NationGenerator {
                 w.field(id)
                 w.field(date)
                 w.field(markets[market].code)
-                w.field(value)
+                w.number(value)
                 try w.endRow()
                 s.exportRecords += 1
             }

@@ -20,6 +20,12 @@ public struct QueueMetrics: Sendable {
 
     public init() {}
 
+    /// The outcomes the queue counts in its `stats` hash (cluster-wide, in Redis), so every one
+    /// can be exported from zero before its first event.
+    public static let clusterOutcomes = [
+        "enqueued", "processed", "failed", "retried", "dead", "reclaimed", "fenced", "canceled",
+    ]
+
     public func depth(_ queue: String) -> Gauge {
         Gauge(label: "exportgrid_queue_depth", dimensions: [("queue", queue)])
     }

@@ -361,10 +361,12 @@ struct PipelineTests {
         }
         #expect(samples["exportgrid_redis_up"] == 1)
         #expect((samples["exportgrid_process_resident_memory_bytes"] ?? 0) > 1_000_000)
-        #expect(samples["exportgrid_queue_pending{queue=\"evaluate\"}"] == 0)
-        #expect((samples["exportgrid_cluster_jobs_total{outcome=\"processed\"}"] ?? 0) >= 1)
+        #expect(samples["exportgrid_queue_pending{scope=\"cluster\",queue=\"evaluate\"}"] == 0)
+        #expect((samples["exportgrid_cluster_jobs_total{scope=\"cluster\",outcome=\"processed\"}"] ?? 0) >= 1)
         #expect(
-            samples.keys.contains { $0.hasPrefix("exportgrid_run_stage_seconds{run=\"metered\",stage=\"evaluate\"}") })
+            samples.keys.contains {
+                $0.hasPrefix("exportgrid_run_stage_seconds{scope=\"cluster\",run=\"metered\",stage=\"evaluate\"}")
+            })
         #expect(samples.keys.contains { $0.hasPrefix("exportgrid_worker_jobs_total{") })
         #expect(try httpGet(port: port, path: "/nothing").status.contains("404"))
 
