@@ -20,7 +20,7 @@ public enum ReportFiles {
         var t = CSVTable(header: [
             "region", "firms", "exporting_firms", "export_usd_k", "target_exporting_firms",
             "exporting_firms_to_date", "avg_export_usd_k", "target_avg_export_usd_k", "export_usd_k_to_date",
-            "behind_pace",
+            "behind_pace", "behind_on",
         ])
         for (s, a) in zip(r.regions, r.attainment) {
             t.row([
@@ -28,6 +28,7 @@ public enum ReportFiles {
                 a.targetExportingFirms.map { .int($0) } ?? "", .int(a.exportingFirmsToDate),
                 a.averageExportToDate.map { .int($0) } ?? "", a.targetAverageExport.map { .int($0) } ?? "",
                 .int(a.exportsToDate), a.behindPace ? "true" : "false",
+                .text(a.behindOn.map(\.rawValue).joined(separator: " ")),
             ])
         }
         files["regions.csv"] = t.bytes
@@ -85,7 +86,7 @@ public enum ReportFiles {
         files["unplaced.csv"] = t.bytes
 
         t = CSVTable(header: ["firm_id", "channel", "route", "market"])
-        var recs: [ChannelRecommendation] = r.ecosystems.flatMap(\.channels)
+        var recs: [ChannelRecommendation] = r.ecosystems.flatMap(\.channels) + r.storeAdmissions
         recs.sort { ($0.firm, $0.channel.bit) < ($1.firm, $1.channel.bit) }
         for c in recs {
             t.row([

@@ -29,17 +29,23 @@ struct Generate: ParsableCommand {
     @Option(help: "Share of rows to break (0 to 0.5), with a manifest of the breakage.")
     var dirty: Double = 0
 
+    @Option(help: "Two-week periods with export records (1 to 26): the date monitoring has reached.")
+    var recordedPeriods = 26
+
     func validate() throws {
         try checkCount(firms, "--firms", 1...100_000_000)
+        try checkCount(recordedPeriods, "--recorded-periods", 1...26)
         guard (0...0.5).contains(dirty) else { throw ValidationError("--dirty must be between 0 and 0.5") }
     }
 
     func run() throws {
         let start = monotonicSeconds()
-        let s = try NationGenerator(firms: firms, seed: seed, dirtyShare: dirty).write(to: out)
+        var g = NationGenerator(firms: firms, seed: seed, dirtyShare: dirty)
+        g.recordedPeriods = recordedPeriods
+        let s = try g.write(to: out)
         let secs = monotonicSeconds() - start
         print(
-            "wrote \(out): \(s.firms) firms (\(s.exporters) exporting), \(s.companies) trading companies, \(s.institutions) institutions, \(s.exportRecords) export records in \(rounded(secs, 2)) s"
+            "wrote \(out): \(s.firms) firms (\(s.exporters) exporting), \(s.companies) trading companies, \(s.institutions) institutions, \(s.exportRecords) export records through period \(recordedPeriods) (\(s.newExporters) new exporters) in \(rounded(secs, 2)) s"
         )
         print(
             "private lists: \(s.applicationRows) applications from \(s.applyingFirms) of \(s.poolFirms) pool firms, \(s.deskRankingRows) desk rankings from \(s.rankingDesks) of \(s.desks) desks"

@@ -54,9 +54,12 @@ struct Demo: AsyncParsableCommand {
     @Option(help: "Worker processes.") var workers = 2
     @Option(help: "Output directory: dataset, logs and the report.") var out = "out"
     @Option(help: "Use this dataset directory instead of generating one.") var dataset: String?
+    @Option(help: "Two-week periods of the generated nation with export records (1 to 26).")
+    var recordedPeriods = 20
 
     func validate() throws {
         try checkCount(firms, "--firms", 1...100_000_000)
+        try checkCount(recordedPeriods, "--recorded-periods", 1...26)
         try checkCount(workers, "--workers", 1...256)
     }
 
@@ -86,7 +89,9 @@ struct Demo: AsyncParsableCommand {
             let data = dataset ?? out + "/dataset"
             if dataset == nil {
                 let t0 = monotonicSeconds()
-                let s = try NationGenerator(firms: firms, seed: seed, dirtyShare: 0.002).write(to: data)
+                var g = NationGenerator(firms: firms, seed: seed, dirtyShare: 0.002)
+                g.recordedPeriods = recordedPeriods
+                let s = try g.write(to: data)
                 print(
                     "generated \(s.firms) firms (\(s.exporters) exporting), \(s.companies) trading companies, "
                         + "\(s.institutions) institutions in \(data) (\(rounded(monotonicSeconds() - t0, 1)) s)")
@@ -138,9 +143,14 @@ struct Demo: AsyncParsableCommand {
         func n(_ v: Any?) -> String { v.map { "\($0)" } ?? "-" }
         print("National totals:")
         print(
-            "  firms \(n(totals["firms"])), exporting \(n(totals["exporting_firms"])), exports USD \(n(totals["export_usd_k"])) k"
+            "  firms \(n(totals["firms"])); last year: exporting \(n(totals["exporting_firms"])), exports USD \(n(totals["export_usd_k"])) k (\(n(totals["last_year_goal_share"])) of the goal)"
         )
-        print("  progress toward the national goal: \(n(totals["goal_progress"]))")
+        print(
+            "  this year through period \(n((obj["period_reached"] as? Int).map { $0 + 1 })) of 26: exporting \(n(totals["exporting_firms_to_date"])), exports USD \(n(totals["export_usd_k_to_date"])) k"
+        )
+        print(
+            "  progress toward the national goal: \(n(totals["goal_progress"])) to date, \(n(totals["projected_goal_progress"])) projected to the year's end (USD \(n(totals["projected_export_usd_k"])) k)"
+        )
         print(
             "  pool \(n(totals["pool_size"])), matched \(n(totals["matched"])), consortia \(n(totals["consortia"])), rejected rows \(n(totals["rejected_rows"]))"
         )
@@ -171,15 +181,26 @@ struct Demo: AsyncParsableCommand {
                 }
             }
         }
-        let behind = regions.filter { ($0["behind_pace"] as? Bool) == true }.map { n($0["region"]) }
-        print(
-            "Attainment: \(regions.count - behind.count) of \(regions.count) offices on pace"
-                + (behind.isEmpty ? "" : "; behind: " + behind.joined(separator: ", ")))
+        if let routes = obj["channel_routes"] as? [String: Any], let store = obj["excellent_store"] as? [String: Any] {
+            print(
+                "Channels: routes "
+                    + ChannelRecommendation.Route.allCases.map { "\($0.rawValue) \(n(routes[$0.rawValue]))" }
+                    .joined(separator: ", ")
+                    + "; pool firms without a channel \(n(obj["pool_firms_without_channel"]))")
+            print(
+                "  excellent-SME stores (\(n(store["places_per_mall"])) places each): "
+                    + ExcellentStore.malls.map { "\($0.rawValue) \(n(store[$0.rawValue]))" }.joined(separator: ", ")
+                    + " of \(n(store["consumer_pool_firms"])) consumer pool firms")
+        }
+        let behind = regions.filter { ($0["behind_pace"] as? Bool) == true }
+        print("Attainment: \(regions.count - behind.count) of \(regions.count) offices on pace")
         for r in regions {
+            let on = (r["behind_on"] as? [String]) ?? []
             print(
                 "  " + pad(n(r["region"]), 18)
-                    + "exporting firms to date \(n(r["exporting_firms_to_date"])) / target \(n(r["target_exporting_firms"]))"
-            )
+                    + "exporting firms to date \(n(r["exporting_firms_to_date"])) / target \(n(r["target_exporting_firms"])), "
+                    + "average USD \(n(r["avg_export_usd_k"])) k / target \(n(r["target_avg_export_usd_k"]))"
+                    + (on.isEmpty ? "" : "   BEHIND on " + on.joined(separator: " and ")))
         }
         let abs = URL(fileURLWithPath: out).standardizedFileURL.path
         print("Report: \(abs)/report.html")
