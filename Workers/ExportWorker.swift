@@ -43,6 +43,9 @@ struct ExportWorker: AsyncParsableCommand {
     @OptionGroup var daemon: DaemonOptions
 
     func run() async throws {
+        // Before any socket exists: a write to a connection Redis dropped is then an EPIPE error
+        // the client reconnects from, never a silent death by SIGPIPE (exit 141).
+        ignoreBrokenPipes()
         try daemon.bootstrapLogging()
         let logger = Logger(label: "export-worker")
         var redisConfig = try RedisConfiguration.fromEnvironment()

@@ -1,0 +1,138 @@
+import ExportServices
+import Foundation
+import JobQueue
+import Logging
+import ProcessSupport
+import RedisClient
+import TestSupport
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The daemons (`export-worker`, `export-scheduler`) as real processes against private
+/// redis-servers: dropped connections, outages, refused credentials and bad flags.
+@Suite("Daemon hardening", .serialized)
+struct DaemonHardeningTests {
+    init() {
+        // The test process writes to connections the killer drops, too.
+        ignoreBrokenPipes()
+    }
+
+    /// Sends `CLIENT KILL TYPE normal` (every client but its own) in bursts: `burst` kills `every`
+    /// few ms, then `quiet` without, so jobs (whose Redis errors count as failed attempts) still
+    /// finish between bursts.
+    final class ClientKiller: @unchecked Sendable {
+        private let lock = NSLock()
+        private var stopped = false
+        private(set) var kills = 0
+        private var task: Task<Void, Never>?
+
+        init(
+            url: String, every: Duration = .milliseconds(5), burst: Int = 20, quiet: Duration = .milliseconds(1000)
+        ) throws {
+            var l = Logger(label: "killer")
+            l.logLevel = .critical
+            let conn = RedisConnection(configuration: RedisConfiguration(url: try RedisURL(parsing: url)), logger: l)
+            task = Task {
+                while !self.lock.withLock({ self.stopped }) {
+                    for _ in 0..<burst {
+                        if (try? await conn.send(RedisCommand("CLIENT", ["KILL", "TYPE", "normal", "SKIPME", "yes"])))
+                            != nil
+                        {
+                            self.lock.withLock { self.kills += 1 }
+                        }
+                        try? await Task.sleep(for: every)
+                    }
+                    try? await Task.sleep(for: quiet)
+                }
+            }
+        }
+
+        func stop() async {
+            lock.withLock { stopped = true }
+            await task?.value
+        }
+    }
+
+    static func log(_ f: PipelineFixture, _ name: String) -> String {
+        (try? String(contentsOfFile: f.dir + "/\(name).log", encoding: .utf8)) ?? ""
+    }
+
+    // MARK: - 1. SIGPIPE
+
+    @Test func clientsKilledEveryFewMillisecondsKillNoDaemon() async throws {
+        let cleanFixture = try PipelineFixture()
+        let data = try cleanFixture.dataset(firms: 3_000, seed: 41)
+        let clean = try await cleanFixture.cleanRun(data, run: "pipes", workers: 2, chunkSize: 250)
+
+        let server = try RedisServerProcess()
+        let f = try PipelineFixture(redisURL: server.url)
+        // Stored and planned before the killing starts: this test is about the daemons.
+        try await f.submit(data, run: "pipes", chunkSize: 250)
+        let killer = try ClientKiller(url: server.url)
+        let ports = [try freePort(), try freePort(), try freePort()]
+        let daemons = [
+            ("s", "export-scheduler", ["--lease-seconds", "2"]),
+            ("w1", "export-worker", ["--concurrency", "2"]),
+            ("w2", "export-worker", ["--concurrency", "2"]),
+        ].enumerated().map { i, d in
+            (d.0, try! f.start(d.0, d.1, d.2 + ["--log-level", "warning", "--metrics-port", "\(ports[i])"]))
+        }
+        var resets = 0
+        try await eventually("run pipes done under CLIENT KILL", timeout: .seconds(240), every: .milliseconds(100)) {
+            for (name, p) in daemons where !p.isRunning {
+                throw TestSetupError("\(name) died (exit \(p.wait())); log:\n\(Self.log(f, name).suffix(2000))")
+            }
+            // A scraper that resets its connection halfway through the request: the daemon's read
+            // sees the reset, and its reply is a write to a reset socket.
+            for port in ports where resetMidRequest(port: port) { resets += 1 }
+            let meta = try? await f.control.meta("pipes")
+            let state = meta?["state"]
+            if state == "failed" {
+                let logs = daemons.map { "\($0.0):\n" + Self.log(f, $0.0).suffix(1500) }.joined(separator: "\n")
+                throw TestSetupError("run pipes failed: \(meta ?? [:])\n\(logs)")
+            }
+            return state == "done"
+        }
+        #expect(resets >= 3)
+        await killer.stop()
+        #expect(killer.kills >= 20, "only \(killer.kills) CLIENT KILLs were sent")
+        for (name, p) in daemons {
+            #expect(p.isRunning, "\(name) died (exit \(p.wait()))")
+            p.signal(SIGTERM)
+            let status = await exitStatus(of: p)
+            #expect(status == 0, "\(name) exited \(status) on SIGTERM; log:\n\(Self.log(f, name).suffix(2000))")
+        }
+        let files = try await f.report("pipes")
+        for name in clean.keys.sorted() {
+            let same = files[name] == clean[name]
+            #expect(same, "\(name) differs from the clean run's")
+        }
+    }
+}
+
+/// Connects to 127.0.0.1:`port`, sends half an HTTP request and closes with a reset (SO_LINGER 0).
+/// False when nothing listens there.
+func resetMidRequest(port: Int) -> Bool {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard fd >= 0 else { return false }
+    var addr = sockaddr_in()
+    addr.sin_family = sa_family_t(AF_INET)
+    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+    addr.sin_port = in_port_t(UInt16(port).bigEndian)
+    let ok = withUnsafePointer(to: &addr) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+            connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+        }
+    }
+    if ok == 0 {
+        let half = Array("GET / HTTP/1.1\r\n".utf8)
+        _ = half.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        var linger = Glibc.linger(l_onoff: 1, l_linger: 0)
+        setsockopt(fd, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<Glibc.linger>.size))
+    }
+    close(fd)
+    return ok == 0
+}
