@@ -34,6 +34,9 @@ struct ExportScheduler: AsyncParsableCommand {
     @Option(help: "Seconds of the leadership lease (renewed every tick while alive).")
     var leaseSeconds = 10.0
 
+    @Option(help: "Seconds running control jobs get to finish on shutdown before they are handed back.")
+    var drainTimeout = 25.0
+
     @Option(help: "Simulated clock for monitoring: start at this date (YYYY-MM-DD) instead of now.")
     var clockStart: String?
 
@@ -71,6 +74,7 @@ struct ExportScheduler: AsyncParsableCommand {
             var config = WorkerConfiguration(
                 queues: [WeightedQueue(RunJobs.controlQueue)], concurrency: controlConcurrency)
             config.id = "scheduler-" + name
+            config.drainTimeout = .milliseconds(Int64(drainTimeout * 1000))
             config.version = ExportGridVersion.current
             let blocking = RedisConnection(configuration: redisConfig, logger: logger, name: "redis-block")
             controlWorker = QueueWorker(
@@ -78,9 +82,11 @@ struct ExportScheduler: AsyncParsableCommand {
                 handlers: RunHandlers(control: control, logger: logger).all(), logger: logger)
         }
         let worker = controlWorker
+        let drainNanos = UInt64((drainTimeout * 1e9).rounded()) + UInt64(QueueWorker.stopGrace.nanoseconds)
         let signals = ShutdownSignals(onShutdown: { sig in
             logger.notice("shutdown requested", metadata: ["signal": "\(sig)"])
-            service.shutdown()
+            // Whatever state Redis is in, the process is gone by the drain deadline plus the grace.
+            service.shutdown(deadline: MonotonicClock.nanos() + drainNanos)
             worker?.shutdown()
         })
         defer { signals.cancel() }

@@ -65,7 +65,12 @@ public final class SchedulerService: @unchecked Sendable {
 
     public var isLeader: Bool { lock.withLock { leading } }
 
-    public func shutdown() { lock.withLock { stopping = true } }
+    /// Stops the loop after the current tick. With `deadline` (monotonic ns), no Redis request
+    /// of this scheduler's connection waits for Redis past it, so an outage cannot hold the stop.
+    public func shutdown(deadline: UInt64? = nil) {
+        lock.withLock { stopping = true }
+        if let deadline { control.redis.limitWaits(until: deadline) }
+    }
 
     static let renew = RedisScript(
         name: "leader-renew",

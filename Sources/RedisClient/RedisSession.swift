@@ -30,33 +30,47 @@ public final class RedisSession {
 
     public var isConnected: Bool { context != nil }
 
-    /// Connects now if not connected, retrying with backoff until `deadline` (monotonic ns).
-    /// Authentication and configuration errors are thrown at once: retrying cannot fix them.
+    /// A moment (monotonic ns) after which no connect is waited for, whatever the caller's
+    /// deadline: set when the process shuts down, so an outage cannot hold it. Read before each
+    /// attempt and between slices of every backoff wait, so it may change from another thread.
+    public var waitLimit: @Sendable () -> UInt64 = { .max }
+
+    /// Connects now if not connected, retrying with backoff until `deadline` (monotonic ns) or
+    /// `waitLimit`, whichever comes first. Authentication and configuration errors are thrown at
+    /// once: retrying cannot fix them.
     public func ensureConnected(deadline: UInt64) throws(RedisError) {
         while context == nil {
+            let limit = min(deadline, waitLimit())
             let now = MonotonicClock.nanos()
+            if waitLimit() <= now {
+                throw .unavailable(outageReason.isEmpty ? "not connected (shutting down)" : outageReason)
+            }
             if now < nextAttemptAt {
-                guard nextAttemptAt <= deadline else { throw .unavailable(outageReason) }
-                MonotonicClock.sleep(nanos: nextAttemptAt - now)
+                guard nextAttemptAt <= limit else { throw .unavailable(outageReason) }
+                // In slices, so a shutdown that moves the limit closer is noticed.
+                MonotonicClock.sleep(nanos: min(nextAttemptAt - now, 50_000_000))
+                continue
             }
             do {
-                try establishSession()
+                // A connect to a silent host takes the whole connect timeout: never past the limit.
+                let left = Duration.nanoseconds(Int64(clamping: max(limit > now ? limit - now : 0, 1_000_000)))
+                try establishSession(connectTimeout: min(configuration.connectTimeout, left))
             } catch {
                 failedAttempts += 1
                 nextAttemptAt = MonotonicClock.nanos() + UInt64(backoff.delay(attempt: failedAttempts).nanoseconds)
                 beginOutage(reason: error.description)
                 switch error {
                 case .authentication, .server: throw error
-                default: if MonotonicClock.nanos() >= deadline { throw error }
+                default: if MonotonicClock.nanos() >= limit { throw error }
                 }
             }
         }
     }
 
     /// Opens the socket and applies every per-connection setting in one round trip.
-    private func establishSession() throws(RedisError) {
+    private func establishSession(connectTimeout: Duration) throws(RedisError) {
         let url = configuration.url
-        let ctx = try RedisContext(endpoint: url.endpoint, connectTimeout: configuration.connectTimeout)
+        let ctx = try RedisContext(endpoint: url.endpoint, connectTimeout: connectTimeout)
         try ctx.setTimeout(configuration.commandTimeout)
         if configuration.keepAlive { ctx.enableKeepAlive() }
         var setup: [(RedisCommand, String)] = []

@@ -111,6 +111,94 @@ struct DaemonHardeningTests {
             #expect(same, "\(name) differs from the clean run's")
         }
     }
+
+    // MARK: - 2. SIGTERM during a Redis outage
+
+    static let drain = 2.0
+
+    func outageDaemons(_ f: PipelineFixture, queue: String, counter: String) throws -> [(String, ChildProcess)] {
+        let d = "\(Self.drain)"
+        return [
+            (
+                "w",
+                try f.start(
+                    "w", "export-worker",
+                    [
+                        "--queues", queue, "--bench-noop", counter, "--concurrency", "2", "--drain-timeout", d,
+                        "--heartbeat-ttl", "1", "--log-level", "info",
+                    ])
+            ),
+            (
+                "s",
+                try f.start(
+                    "s", "export-scheduler", ["--drain-timeout", d, "--lease-seconds", "2", "--log-level", "info"])
+            ),
+        ]
+    }
+
+    /// Signals every daemon, then waits for them to exit within the drain deadline plus a second.
+    func stopWithinDrainDeadline(_ f: PipelineFixture, _ daemons: [(String, ChildProcess)]) async throws {
+        for (_, p) in daemons { p.signal(SIGTERM) }
+        do {
+            try await eventually(
+                "the daemons exit within --drain-timeout \(Self.drain) s plus a second of SIGTERM",
+                timeout: .milliseconds(Int64((Self.drain + 1) * 1000)), every: .milliseconds(20)
+            ) { daemons.allSatisfy { !$0.1.isRunning } }
+        } catch {
+            let alive = daemons.filter { $0.1.isRunning }.map(\.0)
+            for (_, p) in daemons { p.signal(SIGKILL) }
+            let logs = alive.map { "\($0):\n" + Self.log(f, $0).suffix(1500) }.joined(separator: "\n")
+            throw TestSetupError("still running: \(alive)\n\(logs)")
+        }
+        for (name, p) in daemons {
+            let status = await exitStatus(of: p)
+            #expect(status == 0, "\(name) exited \(status); log:\n\(Self.log(f, name).suffix(1500))")
+        }
+    }
+
+    @Test func sigtermDuringARedisOutageStopsWithinTheDrainDeadlineAndLosesNothing() async throws {
+        let server = try RedisServerProcess(arguments: ["--appendonly", "yes"])
+        let f = try PipelineFixture(redisURL: server.url)
+        let q = f.control.queue
+        let counter = "{\(f.namespace)}:noop-count"
+        let total = 20_000
+        #expect(try await q.createGroup(GroupSpec(id: "outage", total: total, onComplete: nil)))
+        let daemons = try outageDaemons(f, queue: "outage", counter: counter)
+        try await eventually("worker and scheduler connected", timeout: .seconds(20)) {
+            let leader = try await f.redis.send(RedisCommand("GET", [.string("{\(f.namespace)}:scheduler:leader")]))
+            return try await q.workers().filter(\.alive).count >= 2 && leader != .null
+        }
+        let jobs = (0..<total).map {
+            JobSpec(id: "outage-\($0)", queue: "outage", kind: "noop", maxAttempts: 50, group: "outage")
+        }
+        _ = try await q.enqueue(jobs)
+        try await eventually("the worker under way", timeout: .seconds(20), every: .milliseconds(5)) {
+            Int(try await f.redis.send(RedisCommand("GET", [.string(counter)])).string ?? "0") ?? 0 >= 20
+        }
+        server.stop()  // SIGTERM: Redis writes its append-only file and exits
+        try await stopWithinDrainDeadline(f, daemons)
+
+        // Nothing lost: with Redis back, a fresh worker finishes every job, none dead.
+        try server.start()
+        let done = try f.start(
+            "w2", "export-worker", ["--queues", "outage", "--bench-noop", counter, "--heartbeat-ttl", "1"])
+        defer { done.stop(grace: 5) }
+        try await eventually("every job done after Redis returns", timeout: .seconds(120), every: .milliseconds(100)) {
+            ((try? await q.group("outage"))??.done ?? 0) == total
+        }
+        let group = try #require(try await q.group("outage"))
+        #expect(group.failed == 0 && group.state == "completed", "\(group)")
+    }
+
+    @Test func sigtermWhileRedisWasNeverReachableStopsWithinTheDrainDeadline() async throws {
+        let f = try PipelineFixture(redisURL: "redis://127.0.0.1:\(try freePort())")
+        let daemons = try outageDaemons(f, queue: "never", counter: "{\(f.namespace)}:noop-count")
+        try await eventually("both retrying", timeout: .seconds(20)) {
+            daemons.allSatisfy { Self.log(f, $0.0).contains("redis unavailable") }
+        }
+        try await stopWithinDrainDeadline(f, daemons)
+    }
+
 }
 
 /// Connects to 127.0.0.1:`port`, sends half an HTTP request and closes with a reset (SO_LINGER 0).
