@@ -51,8 +51,18 @@ struct ExportScheduler: AsyncParsableCommand {
         ignoreBrokenPipes()
         try daemon.bootstrapLogging()
         let logger = Logger(label: "export-scheduler")
-        var redisConfig = try RedisConfiguration.fromEnvironment()
-        redisConfig.clientName = "export-scheduler"
+        var user: String?
+        do {
+            var redisConfig = try RedisConfiguration.fromEnvironment()
+            redisConfig.clientName = "export-scheduler"
+            user = redisConfig.url.user
+            try await serve(redisConfig, logger: logger)
+        } catch {
+            throw DaemonExit.stopping(because: error, user: user, logger: logger)
+        }
+    }
+
+    func serve(_ redisConfig: RedisConfiguration, logger: Logger) async throws {
         let redis = RedisConnection(configuration: redisConfig, logger: logger)
         let queue = JobQueue(redis: redis, namespace: JobQueue.namespaceFromEnvironment(), logger: logger)
         let control = RunControl(queue: queue)
@@ -106,7 +116,14 @@ struct ExportScheduler: AsyncParsableCommand {
         defer { metrics?.stop() }
         logger.notice("scheduler started", metadata: ["scheduler": "\(name)"])
         try await withThrowingTaskGroup(of: Void.self) { g in
-            g.addTask { await service.run() }
+            g.addTask {
+                await service.run()
+                // A refusal retrying cannot fix stops the control worker too, and then the process.
+                if let fatal = service.fatal {
+                    worker?.shutdown()
+                    throw fatal
+                }
+            }
             if let worker { g.addTask { try await worker.run() } }
             try await g.waitForAll()
         }

@@ -48,8 +48,18 @@ struct ExportWorker: AsyncParsableCommand {
         ignoreBrokenPipes()
         try daemon.bootstrapLogging()
         let logger = Logger(label: "export-worker")
-        var redisConfig = try RedisConfiguration.fromEnvironment()
-        redisConfig.clientName = "export-worker"
+        var user: String?
+        do {
+            var redisConfig = try RedisConfiguration.fromEnvironment()
+            redisConfig.clientName = "export-worker"
+            user = redisConfig.url.user
+            try await serve(redisConfig, logger: logger)
+        } catch {
+            throw DaemonExit.stopping(because: error, user: user, logger: logger)
+        }
+    }
+
+    func serve(_ redisConfig: RedisConfiguration, logger: Logger) async throws {
         let redis = RedisConnection(configuration: redisConfig, logger: logger)
         let blocking = RedisConnection(configuration: redisConfig, logger: logger, name: "redis-block")
         let queue = JobQueue(redis: redis, namespace: JobQueue.namespaceFromEnvironment(), logger: logger)

@@ -46,6 +46,7 @@ public final class SchedulerService: @unchecked Sendable {
     private let lock = NSLock()
     private var stopping = false
     private var leading = false
+    private var unfixable: RedisError?
     private var tables: [String: ProgramConfiguration] = [:]
 
     public init(
@@ -64,6 +65,9 @@ public final class SchedulerService: @unchecked Sendable {
     public var leaderKey: String { control.queue.keys.prefix + "scheduler:leader" }
 
     public var isLeader: Bool { lock.withLock { leading } }
+
+    /// The refusal retrying cannot fix (credentials, database, ACL) that stopped `run()`, if any.
+    public var fatal: RedisError? { lock.withLock { unfixable } }
 
     /// Stops the loop after the current tick. With `deadline` (monotonic ns), no Redis request
     /// of this scheduler's connection waits for Redis past it, so an outage cannot hold the stop.
@@ -89,9 +93,10 @@ public final class SchedulerService: @unchecked Sendable {
             return 0
             """)
 
-    /// Runs until `shutdown()`; gives up leadership on the way out.
+    /// Runs until `shutdown()`, cancellation, or an error retrying cannot fix (see `fatal`);
+    /// gives up leadership on the way out.
     public func run() async {
-        while !lock.withLock({ stopping }) {
+        while !lock.withLock({ stopping }) && !Task.isCancelled {
             do {
                 let r = try await control.redis.run(
                     Self.renew, keys: [leaderKey], args: [.string(id), .int(leaseMillis)])
@@ -101,6 +106,12 @@ public final class SchedulerService: @unchecked Sendable {
                 if now && !was { logger.notice("leading", metadata: ["scheduler": "\(id)"]) }
                 if !now && was { logger.notice("no longer leading", metadata: ["scheduler": "\(id)"]) }
                 if now { try await lead() }
+            } catch let e as RedisError where e.retryCannotFix {
+                lock.withLock {
+                    unfixable = e
+                    stopping = true
+                }
+                break
             } catch {
                 logger.warning("scheduler tick failed", metadata: ["error": "\(error)"])
             }

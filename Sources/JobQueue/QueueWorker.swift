@@ -54,6 +54,9 @@ public final class QueueWorker: Sendable {
         /// the last reports and deregistering end by `stopDeadline`, reachable Redis or not.
         var drainDeadline: UInt64 = .max
         var stopDeadline: UInt64 = .max
+        /// The first refusal retrying cannot fix (credentials, ACL): the worker stops and
+        /// `run()` throws it.
+        var fatal: RedisError?
         /// Jobs whose handler is running (a subset of `held`); run slots are counted by this, so
         /// the next reservation overlaps with reporting the last results.
         var running = 0
@@ -113,6 +116,15 @@ public final class QueueWorker: Sendable {
 
     private var stopping: Bool { state.withLock { $0.stopping } }
 
+    /// For an error retrying cannot fix (wrong password, an ACL refusal): records it, begins
+    /// shutdown and returns true; `run()` then throws it once drained.
+    private func stopIfUnfixable(_ error: any Error) -> Bool {
+        guard let e = error as? RedisError, e.retryCannotFix else { return false }
+        state.withLock { s in if s.fatal == nil { s.fatal = e } }
+        shutdown()
+        return true
+    }
+
     /// Sleeps for `d`, or less when shutdown begins meanwhile (checked every 50 ms).
     private func pause(_ d: Duration) async {
         let end = MonotonicClock.nanos() + UInt64(max(d, .zero).nanoseconds)
@@ -157,6 +169,7 @@ public final class QueueWorker: Sendable {
         let (p, f) = counts
         logger.info(
             "worker stopped", metadata: ["processed": "\(p)", "failed": "\(f)", "left_for_recovery": "\(left)"])
+        if let fatal = state.withLock({ $0.fatal }) { throw fatal }
     }
 
     // MARK: - Reserving
@@ -202,6 +215,7 @@ public final class QueueWorker: Sendable {
                 logger.warning("registry entry expired (this worker was unreachable or paused); registering again")
                 await beat()
             } catch {
+                if stopIfUnfixable(error) { break }
                 failures += 1
                 if let e = error as? RedisError, e.outcomeUnknown { reconcile = true }
                 logger.debug("reserve failed", metadata: ["error": "\(error)"])
@@ -337,6 +351,7 @@ public final class QueueWorker: Sendable {
             } catch {
                 // Outcome unknown: resend. Reports are fenced, so a resend after a success is
                 // refused rather than counted twice.
+                if stopIfUnfixable(error) { return }
                 attempt += 1
                 let stopAt = state.withLock { $0.stopDeadline }
                 let now = MonotonicClock.nanos()
@@ -405,7 +420,7 @@ public final class QueueWorker: Sendable {
                 return true
             } catch {
                 try Task.checkCancellation()
-                if case RedisError.authentication = error { throw error }
+                if let e = error as? RedisError, e.retryCannotFix { throw e }
                 attempt += 1
                 await pause(Backoff(base: .milliseconds(100), max: .seconds(2)).delay(attempt: attempt))
             }
@@ -461,6 +476,7 @@ public final class QueueWorker: Sendable {
                 holding: holding)
         } catch {
             logger.debug("heartbeat failed", metadata: ["error": "\(error)"])
+            _ = stopIfUnfixable(error)
             return
         }
         let now = MonotonicClock.nanos()

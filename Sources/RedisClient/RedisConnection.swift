@@ -283,7 +283,7 @@ private final class Shared: @unchecked Sendable {
                 let cut = waitLimit
                 let fatal: Bool
                 switch error {
-                case .authentication, .server: fatal = true
+                case .authentication, .configuration, .server: fatal = true
                 default: fatal = false
                 }
                 live.removeAll { r in

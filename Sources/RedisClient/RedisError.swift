@@ -29,6 +29,8 @@ public enum RedisError: Error, Sendable, Equatable, CustomStringConvertible {
     case protocolError(String)
     /// AUTH was refused (wrong user or password) or the user may not connect.
     case authentication(String)
+    /// The server refused a connection setting from REDIS_URL (a database that does not exist).
+    case configuration(String)
     /// The client was closed by its owner.
     case closed
 
@@ -48,7 +50,42 @@ public enum RedisError: Error, Sendable, Equatable, CustomStringConvertible {
         case .timeout(let m): return "redis command timed out (outcome unknown): \(m)"
         case .protocolError(let m): return "redis protocol error: \(m)"
         case .authentication(let m): return "redis authentication failed: \(m)"
+        case .configuration(let m): return "redis refused the connection's settings: \(m)"
         case .closed: return "redis client closed"
+        }
+    }
+}
+
+extension RedisError {
+    /// True for refusals that retrying cannot fix, only a change of configuration: wrong or
+    /// missing credentials, a database that does not exist, an ACL that forbids a command.
+    /// A long-running program stops on these with one clear line instead of retrying.
+    public var retryCannotFix: Bool {
+        switch self {
+        case .authentication, .configuration: return true
+        case .server(let e): return ["NOPERM", "NOAUTH", "WRONGPASS"].contains(e.code)
+        default: return false
+        }
+    }
+
+    /// One line saying what is wrong, for an error that `retryCannotFix`; `user` is the ACL
+    /// user of the connection (nil: `default`).
+    public func unfixableReason(user: String?) -> String {
+        let who = user ?? "default"
+        guard case .server(let e) = self else { return description }
+        switch e.code {
+        case "NOPERM":
+            // "NOPERM this user has no permissions to run the 'evalsha' command", or "... to
+            // access one of the keys used as arguments".
+            let parts = e.message.split(separator: "'", omittingEmptySubsequences: false)
+            if e.message.contains("to run the '"), parts.count >= 3 {
+                return "the ACL user \(who) may not run \(parts[1].uppercased()) (\(e.message))"
+            }
+            return "the ACL user \(who) was refused by the server's ACL (\(e.message))"
+        case "NOAUTH", "WRONGPASS":
+            return "redis authentication failed for user \(who): \(e.message)"
+        default:
+            return description
         }
     }
 }

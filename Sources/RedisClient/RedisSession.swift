@@ -58,10 +58,13 @@ public final class RedisSession {
             } catch {
                 failedAttempts += 1
                 nextAttemptAt = MonotonicClock.nanos() + UInt64(backoff.delay(attempt: failedAttempts).nanoseconds)
-                beginOutage(reason: error.description)
                 switch error {
-                case .authentication, .server: throw error
-                default: if MonotonicClock.nanos() >= limit { throw error }
+                case .authentication, .configuration, .server:
+                    // Refused, not unreachable: no "retrying" warning; the caller says what is wrong.
+                    throw error
+                default:
+                    beginOutage(reason: error.description)
+                    if MonotonicClock.nanos() >= limit { throw error }
                 }
             }
         }
@@ -86,20 +89,31 @@ public final class RedisSession {
         }
         setup.append((RedisCommand("PING"), "PING"))
         for (c, _) in setup { try ctx.append(c) }
+        var refusal: RedisError?
         for (_, what) in setup {
+            // Every reply is read, so the connection stays in step for the query below.
             let reply = try ctx.readReply()
-            guard case .error(let e) = reply else { continue }
+            guard refusal == nil, case .error(let e) = reply else { continue }
             switch (what, e.code) {
             case ("SETNAME", _): continue  // a user without CLIENT rights still works
             case ("AUTH", _), (_, "NOAUTH"), (_, "WRONGPASS"):
-                throw .authentication(
+                refusal = .authentication(
                     what == "AUTH"
                         ? "\(e.message) (user \(url.user ?? "default") at \(url.endpoint.display))"
                         : "server requires a password; give it in REDIS_URL, REDIS_PASSWORD or REDIS_PASSWORD_FILE")
+            case ("SELECT", _) where e.message.contains("out of range"):
+                refusal = .configuration("database \(url.database) does not exist")
             default:
-                throw .server(e)
+                refusal = .server(e)
             }
         }
+        if case .configuration = refusal {
+            // How many there are, when this user may ask (CONFIG is an admin command).
+            let count = Self.databaseCount(ctx).map { "redis has \($0), 0-\($0 - 1)" } ?? "ERR DB index is out of range"
+            refusal = .configuration(
+                "database \(url.database) does not exist (\(count)); fix the /\(url.database) in REDIS_URL")
+        }
+        if let refusal { throw refusal }
         context = consume ctx
         connects += 1
         failedAttempts = 0
@@ -111,6 +125,14 @@ public final class RedisSession {
                 metadata: ["redis": "\(url)", "outage_seconds": "\(secs.rounded(toPlaces: 3))"])
             outageStart = nil
         }
+    }
+
+    /// The server's `databases` setting, when this user may read it.
+    private static func databaseCount(_ ctx: borrowing RedisContext) -> Int? {
+        guard case .array(let items)? = try? ctx.command(RedisCommand("CONFIG", ["GET", "databases"])),
+            items.count == 2, let text = items[1].string
+        else { return nil }
+        return Int(text)
     }
 
     /// Marks the connection broken: drops the context and logs the outage start once.

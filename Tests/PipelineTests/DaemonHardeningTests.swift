@@ -199,6 +199,52 @@ struct DaemonHardeningTests {
         try await stopWithinDrainDeadline(f, daemons)
     }
 
+    // MARK: - 3. Refusals retrying cannot fix
+
+    @Test(arguments: [
+        ("wrong password", "", "wrong", "", "redis authentication failed"),
+        ("no password", "", "", "", "server requires a password"),
+        ("database out of range", "", "secret", "/99", "database 99 does not exist (redis has 16, 0-15)"),
+        ("ACL refusal", "limited", "limited-pw", "", "the ACL user limited may not run EVALSHA"),
+    ])
+    func refusalsRetryingCannotFixStopBothDaemonsWithExit78(
+        _ label: String, user: String, password: String, path: String, expected: String
+    ) async throws {
+        let server = try RedisServerProcess(arguments: ["--requirepass", "secret"])
+        var adminURL = try RedisURL(parsing: server.url)
+        adminURL.password = "secret"
+        let admin = RedisConnection(configuration: RedisConfiguration(url: adminURL), logger: Logger(label: "admin"))
+        _ = try await admin.send(
+            RedisCommand("ACL", ["SETUSER", "limited", "on", ">limited-pw", "~*", "&*", "+@all", "-evalsha", "-eval"]))
+        let url = "redis://" + (user.isEmpty ? "" : "\(user):@") + "127.0.0.1:\(server.port)" + path
+        let f = try PipelineFixture(redisURL: url, password: "secret", env: ["REDIS_PASSWORD": password])
+        let daemons = [
+            ("w", try f.start("w", "export-worker", ["--log-level", "info"])),
+            ("s", try f.start("s", "export-scheduler", ["--log-level", "info"])),
+        ]
+        do {
+            try await eventually("\(label): both daemons exit", timeout: .seconds(30)) {
+                daemons.allSatisfy { !$0.1.isRunning }
+            }
+        } catch {
+            for (_, p) in daemons { p.signal(SIGKILL) }
+            let logs = daemons.map { "\($0.0):\n" + Self.log(f, $0.0).suffix(1500) }.joined(separator: "\n")
+            throw TestSetupError("\(label): still running\n\(logs)")
+        }
+        for (name, p) in daemons {
+            let status = await exitStatus(of: p)
+            let log = Self.log(f, name)
+            let lines = log.split(separator: "\n")
+            #expect(status == 78, "\(label): \(name) exited \(status); log:\n\(log.suffix(1500))")
+            let saying = lines.filter { $0.contains(expected) }
+            #expect(
+                saying.count == 1, "\(label): \(name) said '\(expected)' \(saying.count) times:\n\(log.suffix(1500))")
+            #expect(!log.contains("scheduler tick failed"), "\(label): \(name):\n\(log.suffix(1500))")
+            #expect(!log.contains("retrying with backoff"), "\(label): \(name):\n\(log.suffix(1500))")
+            #expect(!log.contains("secret") && !log.contains("limited-pw"), "\(label): \(name) logged a password")
+        }
+    }
+
 }
 
 /// Connects to 127.0.0.1:`port`, sends half an HTTP request and closes with a reset (SO_LINGER 0).
