@@ -27,7 +27,8 @@ public enum RedisError: Error, Sendable, Equatable, CustomStringConvertible {
     case timeout(String)
     /// The reply stream could not be parsed; the connection is reset.
     case protocolError(String)
-    /// AUTH was refused (wrong user or password) or the user may not connect.
+    /// AUTH was refused (wrong user or password) or the user may not connect. The text goes on
+    /// from "authentication failed": "for user X at host:port: WRONGPASS ...".
     case authentication(String)
     /// The server refused a connection setting from REDIS_URL (a database that does not exist).
     case configuration(String)
@@ -49,7 +50,7 @@ public enum RedisError: Error, Sendable, Equatable, CustomStringConvertible {
         case .unavailable(let m): return "redis unavailable: \(m)"
         case .timeout(let m): return "redis command timed out (outcome unknown): \(m)"
         case .protocolError(let m): return "redis protocol error: \(m)"
-        case .authentication(let m): return "redis authentication failed: \(m)"
+        case .authentication(let m): return "redis authentication failed \(m)"
         case .configuration(let m): return "redis refused the connection's settings: \(m)"
         case .closed: return "redis client closed"
         }
@@ -57,6 +58,38 @@ public enum RedisError: Error, Sendable, Equatable, CustomStringConvertible {
 }
 
 extension RedisError {
+    /// The description without its "redis ...:" prefix, for wrapping in another case without
+    /// saying the same thing twice.
+    public var detail: String {
+        switch self {
+        case .server(let e): return e.message
+        case .connectionLost(let m), .unavailable(let m), .timeout(let m), .protocolError(let m),
+            .authentication(let m),
+            .configuration(let m):
+            return m
+        case .closed: return "client closed"
+        }
+    }
+
+    /// What to check, for a program to print after the error (nil: nothing useful to add). A
+    /// refusal never gets the "is it reachable" hint: the server was reached and said no.
+    public var hint: String? {
+        switch self {
+        case .unavailable, .connectionLost, .timeout:
+            return "check REDIS_URL and that redis-server is reachable"
+        case .authentication:
+            return "check the user and password: REDIS_URL, REDIS_PASSWORD or REDIS_PASSWORD_FILE"
+        case .configuration:
+            return "check REDIS_URL"
+        case .server(let e) where e.code == "NOPERM":
+            return "the ACL user lacks a permission this program needs (see ops/redis/users.acl.template)"
+        case .server(let e) where e.code == "NOAUTH" || e.code == "WRONGPASS":
+            return "check the user and password: REDIS_URL, REDIS_PASSWORD or REDIS_PASSWORD_FILE"
+        default:
+            return nil
+        }
+    }
+
     /// True for refusals that retrying cannot fix, only a change of configuration: wrong or
     /// missing credentials, a database that does not exist, an ACL that forbids a command.
     /// A long-running program stops on these with one clear line instead of retrying.

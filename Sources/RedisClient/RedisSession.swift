@@ -17,6 +17,9 @@ public final class RedisSession {
     /// Monotonic time at which the current outage began; nil while healthy.
     private var outageStart: UInt64?
     private var outageReason = ""
+    /// The last failure's text without its kind ("127.0.0.1:6379: Connection refused"), for the
+    /// `.unavailable` thrown while the outage lasts.
+    private var outageDetail = ""
     private var failedAttempts = 0
     private var nextAttemptAt: UInt64 = 0
     /// Completed connects, the first one included.
@@ -43,10 +46,10 @@ public final class RedisSession {
             let limit = min(deadline, waitLimit())
             let now = MonotonicClock.nanos()
             if waitLimit() <= now {
-                throw .unavailable(outageReason.isEmpty ? "not connected (shutting down)" : outageReason)
+                throw .unavailable(outageDetail.isEmpty ? "not connected (shutting down)" : outageDetail)
             }
             if now < nextAttemptAt {
-                guard nextAttemptAt <= limit else { throw .unavailable(outageReason) }
+                guard nextAttemptAt <= limit else { throw .unavailable(outageDetail) }
                 // In slices, so a shutdown that moves the limit closer is noticed.
                 MonotonicClock.sleep(nanos: min(nextAttemptAt - now, 50_000_000))
                 continue
@@ -63,7 +66,7 @@ public final class RedisSession {
                     // Refused, not unreachable: no "retrying" warning; the caller says what is wrong.
                     throw error
                 default:
-                    beginOutage(reason: error.description)
+                    beginOutage(error)
                     if MonotonicClock.nanos() >= limit { throw error }
                 }
             }
@@ -99,8 +102,9 @@ public final class RedisSession {
             case ("AUTH", _), (_, "NOAUTH"), (_, "WRONGPASS"):
                 refusal = .authentication(
                     what == "AUTH"
-                        ? "\(e.message) (user \(url.user ?? "default") at \(url.endpoint.display))"
-                        : "server requires a password; give it in REDIS_URL, REDIS_PASSWORD or REDIS_PASSWORD_FILE")
+                        ? "for user \(url.user ?? "default") at \(url.endpoint.display): \(e.message)"
+                        : "at \(url.endpoint.display): the server requires a password; "
+                            + "give it in REDIS_URL, REDIS_PASSWORD or REDIS_PASSWORD_FILE")
             case ("SELECT", _) where e.message.contains("out of range"):
                 refusal = .configuration("database \(url.database) does not exist")
             default:
@@ -138,11 +142,14 @@ public final class RedisSession {
     /// Marks the connection broken: drops the context and logs the outage start once.
     public func disconnect(reason: String) {
         context = nil
-        beginOutage(reason: reason)
+        beginOutage(reason: reason, detail: reason)
     }
 
-    private func beginOutage(reason: String) {
+    private func beginOutage(_ error: RedisError) { beginOutage(reason: error.description, detail: error.detail) }
+
+    private func beginOutage(reason: String, detail: String) {
         outageReason = reason
+        outageDetail = detail
         guard outageStart == nil else { return }
         outageStart = MonotonicClock.nanos()
         logger.warning(
@@ -192,7 +199,7 @@ public final class RedisSession {
         // Taken out for the call and put back only if still healthy: a broken context is freed here.
         guard let ctx = context.take() else {
             for g in 0..<groups {
-                deliver(g, .failure(.unavailable(outageReason.isEmpty ? "not connected" : outageReason)))
+                deliver(g, .failure(.unavailable(outageDetail.isEmpty ? "not connected" : outageDetail)))
             }
             return
         }
@@ -224,7 +231,8 @@ public final class RedisSession {
         }
         if let failure {
             _ = consume ctx
-            disconnect(reason: failure.description)
+            context = nil
+            beginOutage(failure)
         } else {
             context = consume ctx
         }
