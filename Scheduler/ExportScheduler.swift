@@ -13,6 +13,8 @@ import RedisClient
 /// stage transitions happen while any one of them is alive.
 @main
 struct ExportScheduler: AsyncParsableCommand {
+    static func main() async { await daemonMain() }
+
     static let configuration = CommandConfiguration(
         commandName: "export-scheduler",
         abstract: "Drive ExportGrid runs: leadership, planning, periodic monitoring, the control queue.",
@@ -25,16 +27,16 @@ struct ExportScheduler: AsyncParsableCommand {
     @Option(help: "This scheduler's id (default: hostname and pid).")
     var id: String?
 
-    @Option(help: "Control-queue jobs (national pool, collector) run at once; 0 serves none.")
+    @Option(help: "Control-queue jobs (national pool, collector) run at once, up to 4096; 0 serves none.")
     var controlConcurrency = 2
 
-    @Option(help: "Days a done or failed run is kept, from when it ended, before it is purged.")
+    @Option(help: "Days a done or failed run is kept, from when it ended, before it is purged (up to 36500).")
     var retentionDays = 7.0
 
-    @Option(help: "Seconds of the leadership lease (renewed every tick while alive).")
+    @Option(help: "Seconds of the leadership lease, 1-3600 (renewed every tick while alive).")
     var leaseSeconds = 10.0
 
-    @Option(help: "Seconds running control jobs get to finish on shutdown before they are handed back.")
+    @Option(help: "Seconds running control jobs get to finish on shutdown before they are handed back (up to 86400).")
     var drainTimeout = 25.0
 
     @Option(help: "Simulated clock for monitoring: start at this date (YYYY-MM-DD) instead of now.")
@@ -44,6 +46,22 @@ struct ExportScheduler: AsyncParsableCommand {
     var clockSpeed = 1.0
 
     @OptionGroup var daemon: DaemonOptions
+
+    func validate() throws {
+        if let id, id.isEmpty || id.contains(where: { $0 == " " || $0 == "\n" }) {
+            throw ValidationError("--id must be a word without spaces; got '\(id)'")
+        }
+        try FlagCheck.integer(controlConcurrency, "--control-concurrency", in: 0...4096)
+        try FlagCheck.seconds(retentionDays, "--retention-days", max: 36_500)
+        guard leaseSeconds.isFinite, leaseSeconds >= 1, leaseSeconds <= 3600 else {
+            throw ValidationError("--lease-seconds must be a number of seconds from 1 to 3600; got \(leaseSeconds)")
+        }
+        try FlagCheck.seconds(drainTimeout, "--drain-timeout", max: 86_400)
+        try FlagCheck.seconds(clockSpeed, "--clock-speed", max: 1e9)
+        if let clockStart, CivilDate(iso: clockStart) == nil {
+            throw ValidationError("--clock-start must be a date YYYY-MM-DD; got '\(clockStart)'")
+        }
+    }
 
     func run() async throws {
         // Before any socket exists: a write to a connection Redis dropped is then an EPIPE error

@@ -10,6 +10,8 @@ import RedisClient
 /// and drains gracefully on SIGTERM/SIGINT.
 @main
 struct ExportWorker: AsyncParsableCommand {
+    static func main() async { await daemonMain() }
+
     static let configuration = CommandConfiguration(
         commandName: "export-worker",
         abstract: "Run ExportGrid jobs from Redis until stopped.",
@@ -28,19 +30,31 @@ struct ExportWorker: AsyncParsableCommand {
     @Flag(help: "Always try queues in the listed order (strict priority) instead of by weight.")
     var strict = false
 
-    @Option(help: "Jobs run at once (default: the number of cores).")
-    var concurrency = WorkerConfiguration.cores
+    @Option(help: "Jobs run at once, 1-4096 (default: the number of cores).")
+    var concurrency: Int?
 
-    @Option(help: "Seconds running jobs get to finish on shutdown before they are handed back.")
+    @Option(help: "Seconds running jobs get to finish on shutdown before they are handed back (up to 86400).")
     var drainTimeout = 25.0
 
-    @Option(help: "Seconds without a heartbeat after which this worker counts as gone and its jobs are reclaimed.")
+    @Option(
+        help: "Seconds without a heartbeat after which this worker counts as gone and its jobs are reclaimed (1-3600)."
+    )
     var heartbeatTTL = 5.0
 
     @Option(help: "Benchmark mode: serve job kind 'noop', each doing exactly one INCR of this key.")
     var benchNoop: String?
 
     @OptionGroup var daemon: DaemonOptions
+
+    func validate() throws {
+        if let concurrency { try FlagCheck.integer(concurrency, "--concurrency", in: 1...4096) }
+        try FlagCheck.seconds(drainTimeout, "--drain-timeout", max: 86_400)
+        // Heartbeats go every second: a shorter TTL would expire between two of them.
+        guard heartbeatTTL.isFinite, heartbeatTTL >= 1, heartbeatTTL <= 3600 else {
+            throw ValidationError("--heartbeat-ttl must be a number of seconds from 1 to 3600; got \(heartbeatTTL)")
+        }
+        do { _ = try WeightedQueue.parseList(queues) } catch { throw ValidationError("--queues: \(error)") }
+    }
 
     func run() async throws {
         // Before any socket exists: a write to a connection Redis dropped is then an EPIPE error
@@ -64,7 +78,8 @@ struct ExportWorker: AsyncParsableCommand {
         let blocking = RedisConnection(configuration: redisConfig, logger: logger, name: "redis-block")
         let queue = JobQueue(redis: redis, namespace: JobQueue.namespaceFromEnvironment(), logger: logger)
 
-        var config = WorkerConfiguration(queues: try WeightedQueue.parseList(queues), concurrency: concurrency)
+        var config = WorkerConfiguration(
+            queues: try WeightedQueue.parseList(queues), concurrency: concurrency ?? WorkerConfiguration.cores)
         config.strictPriority = strict
         config.drainTimeout = .milliseconds(Int64(drainTimeout * 1000))
         config.heartbeatTTL = .milliseconds(Int64(heartbeatTTL * 1000))

@@ -245,6 +245,107 @@ struct DaemonHardeningTests {
         }
     }
 
+    // MARK: - 5. Flags
+
+    /// Runs `program` with `args` to completion: (exit status, stdout, stderr).
+    static func run(_ program: String, _ args: [String]) async throws -> (status: Int32, out: String, err: String) {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("flags-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let p = try ChildProcess(
+            executable: try PipelineFixture.binary(program), arguments: args,
+            environment: ["REDIS_URL": "redis://127.0.0.1:\(try freePort())", "PATH": "/usr/bin:/bin"],
+            stdoutPath: dir.path + "/out", stderrPath: dir.path + "/err")
+        let status = await exitStatus(of: p)
+        let read = { (name: String) in (try? String(contentsOfFile: dir.path + "/" + name, encoding: .utf8)) ?? "" }
+        return (status, read("out"), read("err"))
+    }
+
+    @Test(arguments: [
+        ("export-worker", ["--metrics-port", "99999"], "--metrics-port"),
+        ("export-worker", ["--metrics-port", "-1"], "--metrics-port"),
+        ("export-worker", ["--metrics-port", "http"], "--metrics-port"),
+        ("export-worker", ["--metrics-host", "localhost:80"], "--metrics-host"),
+        ("export-worker", ["--concurrency", "0"], "--concurrency"),
+        ("export-worker", ["--concurrency", "-3"], "--concurrency"),
+        ("export-worker", ["--concurrency", "99999999999999999999"], "--concurrency"),
+        ("export-worker", ["--drain-timeout", "0"], "--drain-timeout"),
+        ("export-worker", ["--drain-timeout", "nan"], "--drain-timeout"),
+        ("export-worker", ["--drain-timeout", "inf"], "--drain-timeout"),
+        ("export-worker", ["--drain-timeout", "1e300"], "--drain-timeout"),
+        ("export-worker", ["--heartbeat-ttl", "0"], "--heartbeat-ttl"),
+        ("export-worker", ["--heartbeat-ttl", "-1"], "--heartbeat-ttl"),
+        ("export-worker", ["--queues", "evaluate:0"], "--queues"),
+        ("export-worker", ["--log-level", "verbose"], "--log-level"),
+        ("export-worker", ["--log-format", "xml"], "--log-format"),
+        ("export-scheduler", ["--metrics-port", "70000"], "--metrics-port"),
+        ("export-scheduler", ["--control-concurrency", "-1"], "--control-concurrency"),
+        ("export-scheduler", ["--retention-days", "0"], "--retention-days"),
+        ("export-scheduler", ["--retention-days", "nan"], "--retention-days"),
+        ("export-scheduler", ["--lease-seconds", "0"], "--lease-seconds"),
+        ("export-scheduler", ["--lease-seconds", "inf"], "--lease-seconds"),
+        ("export-scheduler", ["--drain-timeout", "-5"], "--drain-timeout"),
+        ("export-scheduler", ["--clock-speed", "0"], "--clock-speed"),
+        ("export-scheduler", ["--clock-speed", "-inf"], "--clock-speed"),
+        ("export-scheduler", ["--clock-start", "2026-13-45"], "--clock-start"),
+        ("export-scheduler", ["--id", ""], "--id"),
+        ("export-scheduler", ["--log-level", "loud"], "--log-level"),
+        ("export-scheduler", ["--log-format", "yaml"], "--log-format"),
+    ])
+    func badFlagsExit64WithOneLineNamingTheFlag(_ program: String, _ args: [String], _ flag: String) async throws {
+        let r = try await Self.run(program, args)
+        let lines = r.err.split(separator: "\n")
+        #expect(r.status == 64, "\(program) \(args): exit \(r.status)\n\(r.err)")
+        #expect(lines.count == 1, "\(program) \(args): \(lines.count) lines:\n\(r.err)")
+        #expect(r.err.hasPrefix("error: ") && r.err.contains(flag), "\(program) \(args): \(r.err)")
+        #expect(r.out.isEmpty, "\(program) \(args) wrote to stdout: \(r.out)")
+    }
+
+    /// The arguments a unit template's ExecStart gives the daemon for `instance`, rendered the
+    /// way systemd and sh would (`%i`, `%H`, `$$`), with the example environment file.
+    static func unitArguments(_ unit: String, instance: String) throws -> [String] {
+        let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().path
+        let text = try String(contentsOfFile: repo + "/ops/systemd/" + unit, encoding: .utf8)
+        let line = try #require(text.split(separator: "\n").first { $0.hasPrefix("ExecStart=") })
+        let start = try #require(line.firstIndex(of: "'")), end = try #require(line.lastIndex(of: "'"))
+        #expect(line.hasPrefix("ExecStart=/bin/sh -c '"), "\(line)")
+        var script = String(line[line.index(after: start)..<end]).replacingOccurrences(of: "%i", with: instance)
+            .replacingOccurrences(of: "%H", with: "host").replacingOccurrences(of: "$$", with: "$")
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("unit-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        // The daemon replaced by a script that prints its arguments, one a line.
+        let echo = dir.path + "/args"
+        try "#!/bin/sh\nfor a; do printf '%s\\n' \"$a\"; done\n".write(toFile: echo, atomically: true, encoding: .utf8)
+        chmod(echo, 0o755)
+        script = script.replacing(#/\/opt\/exportgrid\/bin\/export-[a-z]+/#, with: echo)
+        var env: [String: String] = ["PATH": "/usr/bin:/bin"]
+        for l in try String(contentsOfFile: repo + "/ops/systemd/exportgrid.env.example", encoding: .utf8)
+            .split(separator: "\n") where !l.hasPrefix("#")
+        {
+            if let eq = l.firstIndex(of: "=") { env[String(l[..<eq])] = String(l[l.index(after: eq)...]) }
+        }
+        let p = try ChildProcess(
+            executable: "/bin/sh", arguments: ["-c", script], environment: env, stdoutPath: dir.path + "/out",
+            stderrPath: dir.path + "/out")
+        #expect(p.wait() == 0)
+        return try String(contentsOfFile: dir.path + "/out", encoding: .utf8).split(separator: "\n").map(String.init)
+    }
+
+    @Test func unitTemplatesGiveEachInstanceAPortThatCannotOverflow() throws {
+        for (unit, instance, port) in [
+            ("exportgrid-worker@.service", "1", "9461"), ("exportgrid-worker@.service", "10", "9470"),
+            ("exportgrid-worker@.service", "99", "9559"), ("exportgrid-scheduler@.service", "1", "9471"),
+            ("exportgrid-scheduler@.service", "12", "9482"),
+        ] {
+            let args = try Self.unitArguments(unit, instance: instance)
+            let i = try #require(args.firstIndex(of: "--metrics-port"), "\(unit) \(instance): \(args)")
+            #expect(args[i + 1] == port, "\(unit) instance \(instance): \(args)")
+            #expect(args.allSatisfy { !$0.contains("$") && !$0.contains("%") }, "\(args)")
+        }
+    }
+
 }
 
 /// Connects to 127.0.0.1:`port`, sends half an HTTP request and closes with a reset (SO_LINGER 0).
