@@ -19,9 +19,12 @@ struct ExportScheduler: AsyncParsableCommand {
         commandName: "export-scheduler",
         abstract: "Drive ExportGrid runs: leadership, planning, periodic monitoring, the control queue.",
         discussion: """
-            Reads REDIS_URL and EXPORTGRID_NAMESPACE. SIGTERM or SIGINT stops it gracefully (it gives
-            up leadership at once, so another scheduler takes over without waiting for the lease).
-            """
+            Reads REDIS_URL and EXPORTGRID_NAMESPACE. SIGTERM or SIGINT stops it gracefully (it gives \
+            up leadership at once, so another scheduler takes over without waiting for the lease). \
+            Exit codes: 0 stopped, 64 a bad flag, 78 a configuration Redis refuses (password, \
+            database, ACL), 1 any other error (see ops/RUNBOOK.md).
+            """,
+        version: ExportGridVersion.current
     )
 
     @Option(help: "This scheduler's id (default: hostname and pid).")

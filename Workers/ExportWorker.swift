@@ -16,10 +16,12 @@ struct ExportWorker: AsyncParsableCommand {
         commandName: "export-worker",
         abstract: "Run ExportGrid jobs from Redis until stopped.",
         discussion: """
-            Reads REDIS_URL and EXPORTGRID_NAMESPACE. SIGTERM or SIGINT stops reserving, lets running
-            jobs finish for up to --drain-timeout seconds, then hands the rest back at once; a second
-            signal exits immediately.
-            """
+            Reads REDIS_URL and EXPORTGRID_NAMESPACE. SIGTERM or SIGINT stops reserving, lets running \
+            jobs finish for up to --drain-timeout seconds, then hands the rest back at once; a second \
+            signal exits immediately. Exit codes: 0 stopped, 64 a bad flag, 78 a configuration Redis \
+            refuses (password, database, ACL), 1 any other error (see ops/RUNBOOK.md).
+            """,
+        version: ExportGridVersion.current
     )
 
     @Option(
@@ -41,7 +43,10 @@ struct ExportWorker: AsyncParsableCommand {
     )
     var heartbeatTTL = 5.0
 
-    @Option(help: "Benchmark mode: serve job kind 'noop', each doing exactly one INCR of this key.")
+    // For `exportctl bench` only, so not in --help.
+    @Option(
+        help: ArgumentHelp(
+            "Benchmark mode: serve job kind 'noop', each doing exactly one INCR of this key.", visibility: .hidden))
     var benchNoop: String?
 
     @OptionGroup var daemon: DaemonOptions

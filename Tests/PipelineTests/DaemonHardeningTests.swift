@@ -346,6 +346,32 @@ struct DaemonHardeningTests {
         }
     }
 
+    // MARK: - 6. --version and --help
+
+    @Test(arguments: ["export-worker", "export-scheduler"])
+    func versionAndHelpSayEachThingOnce(_ program: String) async throws {
+        let version = try await Self.run(program, ["--version"])
+        #expect(version.status == 0 && version.out == ExportGridVersion.current + "\n", "\(version)")
+        let help = try await Self.run(program, ["--help"])
+        #expect(help.status == 0, "\(help)")
+        #expect(help.out.contains("--version") && help.out.contains("--drain-timeout"), "\(help.out)")
+        #expect(!help.out.contains("bench-noop"), "the benchmark-only flag is in --help:\n\(help.out)")
+        // One block per option (a line starting "  -"), each saying its default at most once.
+        var blocks: [String] = []
+        for line in help.out.split(separator: "\n", omittingEmptySubsequences: false) {
+            if line.hasPrefix("  -") {
+                blocks.append(String(line))
+            } else if !blocks.isEmpty {
+                blocks[blocks.count - 1] += " " + line
+            }
+        }
+        #expect(blocks.count >= 8, "\(help.out)")
+        for b in blocks {
+            let flat = b.split(separator: " ").joined(separator: " ")
+            #expect(flat.components(separatedBy: "default").count - 1 <= 1, "said twice: \(flat)")
+        }
+    }
+
 }
 
 /// Connects to 127.0.0.1:`port`, sends half an HTTP request and closes with a reset (SO_LINGER 0).
