@@ -84,7 +84,7 @@ public final class RedisConnection: Sendable {
         return replies
     }
 
-    /// From now on no request waits for a connection past `deadline` (monotonic ns, see
+    /// From now on no request waits out reconnect backoff past `deadline` (monotonic ns, see
     /// `MonotonicClock`), queued ones included: during an outage they fail with `.unavailable` by
     /// then. A shutting-down process sets it, so reconnect backoff cannot outlast its stop
     /// deadline. Only ever moves earlier.

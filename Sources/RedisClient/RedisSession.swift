@@ -33,9 +33,10 @@ public final class RedisSession {
 
     public var isConnected: Bool { context != nil }
 
-    /// A moment (monotonic ns) after which no connect is waited for, whatever the caller's
-    /// deadline: set when the process shuts down, so an outage cannot hold it. Read before each
-    /// attempt and between slices of every backoff wait, so it may change from another thread.
+    /// A moment (monotonic ns) after which no reconnect backoff is waited out, whatever the
+    /// caller's deadline: set when the process shuts down, so an outage cannot hold it. Read
+    /// before each attempt and between slices of every backoff wait, so it may change from
+    /// another thread. An attempt that is due is still made (with a short connect timeout).
     public var waitLimit: @Sendable () -> UInt64 = { .max }
 
     /// Connects now if not connected, retrying with backoff until `deadline` (monotonic ns) or
@@ -45,9 +46,6 @@ public final class RedisSession {
         while context == nil {
             let limit = min(deadline, waitLimit())
             let now = MonotonicClock.nanos()
-            if waitLimit() <= now {
-                throw .unavailable(outageDetail.isEmpty ? "not connected (shutting down)" : outageDetail)
-            }
             if now < nextAttemptAt {
                 guard nextAttemptAt <= limit else { throw .unavailable(outageDetail) }
                 // In slices, so a shutdown that moves the limit closer is noticed.
@@ -55,8 +53,10 @@ public final class RedisSession {
                 continue
             }
             do {
-                // A connect to a silent host takes the whole connect timeout: never past the limit.
-                let left = Duration.nanoseconds(Int64(clamping: max(limit > now ? limit - now : 0, 1_000_000)))
+                // A connect to a silent host takes the whole connect timeout: not much past the
+                // limit (an attempt that is due is still made, so a connection outliving a
+                // shutdown can reconnect; only waiting is cut).
+                let left = Duration.nanoseconds(Int64(clamping: max(limit > now ? limit - now : 0, 200_000_000)))
                 try establishSession(connectTimeout: min(configuration.connectTimeout, left))
             } catch {
                 failedAttempts += 1
