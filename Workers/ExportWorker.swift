@@ -10,14 +10,18 @@ import RedisClient
 /// and drains gracefully on SIGTERM/SIGINT.
 @main
 struct ExportWorker: AsyncParsableCommand {
+    static func main() async { await daemonMain() }
+
     static let configuration = CommandConfiguration(
         commandName: "export-worker",
         abstract: "Run ExportGrid jobs from Redis until stopped.",
         discussion: """
-            Reads REDIS_URL and EXPORTGRID_NAMESPACE. SIGTERM or SIGINT stops reserving, lets running
-            jobs finish for up to --drain-timeout seconds, then hands the rest back at once; a second
-            signal exits immediately.
-            """
+            Reads REDIS_URL and EXPORTGRID_NAMESPACE. SIGTERM or SIGINT stops reserving, lets running \
+            jobs finish for up to --drain-timeout seconds, then hands the rest back at once; a second \
+            signal exits immediately. Exit codes: 0 stopped, 64 a bad flag, 78 a configuration Redis \
+            refuses (password, database, ACL), 1 any other error (see ops/RUNBOOK.md).
+            """,
+        version: ExportGridVersion.current
     )
 
     @Option(
@@ -28,30 +32,59 @@ struct ExportWorker: AsyncParsableCommand {
     @Flag(help: "Always try queues in the listed order (strict priority) instead of by weight.")
     var strict = false
 
-    @Option(help: "Jobs run at once (default: the number of cores).")
-    var concurrency = WorkerConfiguration.cores
+    @Option(help: "Jobs run at once, 1-4096 (default: the number of cores).")
+    var concurrency: Int?
 
-    @Option(help: "Seconds running jobs get to finish on shutdown before they are handed back.")
+    @Option(help: "Seconds running jobs get to finish on shutdown before they are handed back (up to 86400).")
     var drainTimeout = 25.0
 
-    @Option(help: "Seconds without a heartbeat after which this worker counts as gone and its jobs are reclaimed.")
+    @Option(
+        help: "Seconds without a heartbeat after which this worker counts as gone and its jobs are reclaimed (1-3600)."
+    )
     var heartbeatTTL = 5.0
 
-    @Option(help: "Benchmark mode: serve job kind 'noop', each doing exactly one INCR of this key.")
+    // For `exportctl bench` only, so not in --help.
+    @Option(
+        help: ArgumentHelp(
+            "Benchmark mode: serve job kind 'noop', each doing exactly one INCR of this key.", visibility: .hidden))
     var benchNoop: String?
 
     @OptionGroup var daemon: DaemonOptions
 
+    func validate() throws {
+        if let concurrency { try FlagCheck.integer(concurrency, "--concurrency", in: 1...4096) }
+        try FlagCheck.seconds(drainTimeout, "--drain-timeout", max: 86_400)
+        // Heartbeats go every second: a shorter TTL would expire between two of them.
+        guard heartbeatTTL.isFinite, heartbeatTTL >= 1, heartbeatTTL <= 3600 else {
+            throw ValidationError("--heartbeat-ttl must be a number of seconds from 1 to 3600; got \(heartbeatTTL)")
+        }
+        do { _ = try WeightedQueue.parseList(queues) } catch { throw ValidationError("--queues: \(error)") }
+    }
+
     func run() async throws {
+        // Before any socket exists: a write to a connection Redis dropped is then an EPIPE error
+        // the client reconnects from, never a silent death by SIGPIPE (exit 141).
+        ignoreBrokenPipes()
         try daemon.bootstrapLogging()
         let logger = Logger(label: "export-worker")
-        var redisConfig = try RedisConfiguration.fromEnvironment()
-        redisConfig.clientName = "export-worker"
+        var user: String?
+        do {
+            var redisConfig = try RedisConfiguration.fromEnvironment()
+            redisConfig.clientName = "export-worker"
+            user = redisConfig.url.user
+            try await serve(redisConfig, logger: logger)
+        } catch {
+            throw DaemonExit.stopping(because: error, user: user, logger: logger)
+        }
+    }
+
+    func serve(_ redisConfig: RedisConfiguration, logger: Logger) async throws {
         let redis = RedisConnection(configuration: redisConfig, logger: logger)
         let blocking = RedisConnection(configuration: redisConfig, logger: logger, name: "redis-block")
         let queue = JobQueue(redis: redis, namespace: JobQueue.namespaceFromEnvironment(), logger: logger)
 
-        var config = WorkerConfiguration(queues: try WeightedQueue.parseList(queues), concurrency: concurrency)
+        var config = WorkerConfiguration(
+            queues: try WeightedQueue.parseList(queues), concurrency: concurrency ?? WorkerConfiguration.cores)
         config.strictPriority = strict
         config.drainTimeout = .milliseconds(Int64(drainTimeout * 1000))
         config.heartbeatTTL = .milliseconds(Int64(heartbeatTTL * 1000))

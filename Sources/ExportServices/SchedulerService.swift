@@ -46,6 +46,7 @@ public final class SchedulerService: @unchecked Sendable {
     private let lock = NSLock()
     private var stopping = false
     private var leading = false
+    private var unfixable: RedisError?
     private var tables: [String: ProgramConfiguration] = [:]
 
     public init(
@@ -65,7 +66,15 @@ public final class SchedulerService: @unchecked Sendable {
 
     public var isLeader: Bool { lock.withLock { leading } }
 
-    public func shutdown() { lock.withLock { stopping = true } }
+    /// The refusal retrying cannot fix (credentials, database, ACL) that stopped `run()`, if any.
+    public var fatal: RedisError? { lock.withLock { unfixable } }
+
+    /// Stops the loop after the current tick. With `deadline` (monotonic ns), no Redis request
+    /// of this scheduler's connection waits for Redis past it, so an outage cannot hold the stop.
+    public func shutdown(deadline: UInt64? = nil) {
+        lock.withLock { stopping = true }
+        if let deadline { control.redis.limitWaits(until: deadline) }
+    }
 
     static let renew = RedisScript(
         name: "leader-renew",
@@ -84,9 +93,10 @@ public final class SchedulerService: @unchecked Sendable {
             return 0
             """)
 
-    /// Runs until `shutdown()`; gives up leadership on the way out.
+    /// Runs until `shutdown()`, cancellation, or an error retrying cannot fix (see `fatal`);
+    /// gives up leadership on the way out.
     public func run() async {
-        while !lock.withLock({ stopping }) {
+        while !lock.withLock({ stopping }) && !Task.isCancelled {
             do {
                 let r = try await control.redis.run(
                     Self.renew, keys: [leaderKey], args: [.string(id), .int(leaseMillis)])
@@ -96,6 +106,12 @@ public final class SchedulerService: @unchecked Sendable {
                 if now && !was { logger.notice("leading", metadata: ["scheduler": "\(id)"]) }
                 if !now && was { logger.notice("no longer leading", metadata: ["scheduler": "\(id)"]) }
                 if now { try await lead() }
+            } catch let e as RedisError where e.retryCannotFix {
+                lock.withLock {
+                    unfixable = e
+                    stopping = true
+                }
+                break
             } catch {
                 logger.warning("scheduler tick failed", metadata: ["error": "\(error)"])
             }

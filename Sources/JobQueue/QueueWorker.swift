@@ -50,6 +50,13 @@ public final class QueueWorker: Sendable {
         var held: [String: Held] = [:]
         var reports: [Report] = []
         var stopping = false
+        /// Set by the first `shutdown()`: running jobs get until `drainDeadline`; handing back,
+        /// the last reports and deregistering end by `stopDeadline`, reachable Redis or not.
+        var drainDeadline: UInt64 = .max
+        var stopDeadline: UInt64 = .max
+        /// The first refusal retrying cannot fix (credentials, ACL): the worker stops and
+        /// `run()` throws it.
+        var fatal: RedisError?
         /// Jobs whose handler is running (a subset of `held`); run slots are counted by this, so
         /// the next reservation overlaps with reporting the last results.
         var running = 0
@@ -82,16 +89,59 @@ public final class QueueWorker: Sendable {
     /// Handlers running right now.
     public var running: Int { state.withLock { $0.running } }
 
+    /// How long after the drain deadline handing back, the last reports and deregistering may
+    /// take: `run()` returns by then even when Redis is unreachable.
+    public static let stopGrace: Duration = .milliseconds(500)
+
     /// Begins a graceful shutdown: stop reserving, let running jobs finish up to the drain
-    /// timeout, hand the rest back. `run()` returns when done. Safe to call more than once.
+    /// timeout, hand the rest back. `run()` returns when done, at the latest `stopGrace` after
+    /// the drain timeout: from now on no Redis request of this worker waits past that (during an
+    /// outage, jobs not handed back are reclaimed once its heartbeat expires). Safe to call more
+    /// than once.
     public func shutdown() {
-        state.withLock { $0.stopping = true }
+        let drain = MonotonicClock.nanos() + UInt64(configuration.drainTimeout.nanoseconds)
+        let stop = drain + UInt64(Self.stopGrace.nanoseconds)
+        let first = state.withLock { s in
+            defer { s.stopping = true }
+            guard !s.stopping else { return false }
+            s.drainDeadline = drain
+            s.stopDeadline = stop
+            return true
+        }
+        if first {
+            queue.redis.limitWaits(until: stop)
+            blocking.limitWaits(until: stop)
+        }
         slotContinuation.yield()
+    }
+
+    private var stopping: Bool { state.withLock { $0.stopping } }
+
+    /// For an error retrying cannot fix (wrong password, an ACL refusal): records it, begins
+    /// shutdown and returns true; `run()` then throws it once drained.
+    private func stopIfUnfixable(_ error: any Error) -> Bool {
+        guard let e = error as? RedisError, e.retryCannotFix else { return false }
+        state.withLock { s in if s.fatal == nil { s.fatal = e } }
+        shutdown()
+        return true
+    }
+
+    /// Sleeps for `d`, or less when shutdown begins meanwhile (checked every 50 ms).
+    private func pause(_ d: Duration) async {
+        let end = MonotonicClock.nanos() + UInt64(max(d, .zero).nanoseconds)
+        while !stopping {
+            let now = MonotonicClock.nanos()
+            guard now < end else { return }
+            try? await Task.sleep(for: .nanoseconds(Int64(min(end - now, 50_000_000))))
+        }
     }
 
     /// Runs until `shutdown()` or cancellation of the calling task, then drains.
     public func run() async throws {
-        try await registerUntilReachable()
+        guard try await registerUntilReachable() else {
+            logger.notice("worker stopped before it could register (redis unreachable)")
+            return
+        }
         logger.info(
             "worker started",
             metadata: [
@@ -120,6 +170,7 @@ public final class QueueWorker: Sendable {
         let (p, f) = counts
         logger.info(
             "worker stopped", metadata: ["processed": "\(p)", "failed": "\(f)", "left_for_recovery": "\(left)"])
+        if let fatal = state.withLock({ $0.fatal }) { throw fatal }
     }
 
     // MARK: - Reserving
@@ -165,10 +216,11 @@ public final class QueueWorker: Sendable {
                 logger.warning("registry entry expired (this worker was unreachable or paused); registering again")
                 await beat()
             } catch {
+                if stopIfUnfixable(error) { break }
                 failures += 1
                 if let e = error as? RedisError, e.outcomeUnknown { reconcile = true }
                 logger.debug("reserve failed", metadata: ["error": "\(error)"])
-                try? await Task.sleep(for: Backoff(base: .milliseconds(50), max: .seconds(2)).delay(attempt: failures))
+                await pause(Backoff(base: .milliseconds(50), max: .seconds(2)).delay(attempt: failures))
             }
         }
     }
@@ -300,11 +352,22 @@ public final class QueueWorker: Sendable {
             } catch {
                 // Outcome unknown: resend. Reports are fenced, so a resend after a success is
                 // refused rather than counted twice.
+                if stopIfUnfixable(error) { return }
                 attempt += 1
+                let stopAt = state.withLock { $0.stopDeadline }
+                let now = MonotonicClock.nanos()
+                if now >= stopAt {
+                    // Left held: the jobs are reclaimed once this worker's heartbeat expires.
+                    logger.warning(
+                        "could not report results before the stop deadline; the jobs will be reclaimed",
+                        metadata: ["count": "\(batch.count)", "error": "\(error)"])
+                    return
+                }
                 if attempt == 1 {
                     logger.warning("reporting results failed; retrying", metadata: ["error": "\(error)"])
                 }
-                try? await Task.sleep(for: Backoff(base: .milliseconds(50), max: .seconds(2)).delay(attempt: attempt))
+                let wait = Backoff(base: .milliseconds(50), max: .seconds(2)).delay(attempt: attempt)
+                try? await Task.sleep(for: min(wait, .nanoseconds(Int64(clamping: stopAt - now))))
             }
         }
     }
@@ -347,21 +410,23 @@ public final class QueueWorker: Sendable {
 
     // MARK: - Heartbeat, timeouts, maintenance
 
-    private func registerUntilReachable() async throws {
+    /// Registers, retrying while Redis is unreachable; false when shutdown came first.
+    private func registerUntilReachable() async throws -> Bool {
         var attempt = 0
-        while true {
+        while !stopping {
             do {
                 _ = try await queue.heartbeat(
                     worker: configuration.id, ttl: configuration.heartbeatTTL, lease: configuration.lease, info: info(),
                     holding: [])
-                return
+                return true
             } catch {
                 try Task.checkCancellation()
-                if case RedisError.authentication = error { throw error }
+                if let e = error as? RedisError, e.retryCannotFix { throw e }
                 attempt += 1
-                try await Task.sleep(for: Backoff(base: .milliseconds(100), max: .seconds(2)).delay(attempt: attempt))
+                await pause(Backoff(base: .milliseconds(100), max: .seconds(2)).delay(attempt: attempt))
             }
         }
+        return false
     }
 
     private func info() -> [(String, String)] {
@@ -412,6 +477,7 @@ public final class QueueWorker: Sendable {
                 holding: holding)
         } catch {
             logger.debug("heartbeat failed", metadata: ["error": "\(error)"])
+            _ = stopIfUnfixable(error)
             return
         }
         let now = MonotonicClock.nanos()
@@ -492,7 +558,8 @@ public final class QueueWorker: Sendable {
     // MARK: - Shutdown
 
     private func drainAndRelease() async {
-        let deadline = MonotonicClock.nanos() + UInt64(configuration.drainTimeout.nanoseconds)
+        shutdown()  // sets the deadlines if cancellation, not shutdown(), ended the fetch loop
+        let (deadline, stopAt) = state.withLock { ($0.drainDeadline, $0.stopDeadline) }
         while MonotonicClock.nanos() < deadline, state.withLock({ s in s.held.values.contains { $0.running } }) {
             try? await Task.sleep(for: .milliseconds(20))
         }
@@ -517,7 +584,7 @@ public final class QueueWorker: Sendable {
             }
         }
         // Let the reporter settle what finished.
-        let flushDeadline = MonotonicClock.nanos() + 5_000_000_000
+        let flushDeadline = min(MonotonicClock.nanos() + 5_000_000_000, stopAt)
         reportContinuation.yield()
         while MonotonicClock.nanos() < flushDeadline, holding > 0 {
             try? await Task.sleep(for: .milliseconds(20))

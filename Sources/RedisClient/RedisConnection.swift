@@ -24,6 +24,7 @@ public final class RedisConnection: Sendable {
         let executor = RedisIOExecutor(shared: shared)
         self.executor = executor
         let session = SessionBox(RedisSession(configuration: configuration, logger: logger))
+        session.session.waitLimit = { shared.waitLimit }
         OSThread.spawn(name: name) { shared.ioLoop(session.session, executor: executor) }
     }
 
@@ -83,6 +84,12 @@ public final class RedisConnection: Sendable {
         return replies
     }
 
+    /// From now on no request waits out reconnect backoff past `deadline` (monotonic ns, see
+    /// `MonotonicClock`), queued ones included: during an outage they fail with `.unavailable` by
+    /// then. A shutting-down process sets it, so reconnect backoff cannot outlast its stop
+    /// deadline. Only ever moves earlier.
+    public func limitWaits(until deadline: UInt64) { shared.limitWaits(until: deadline) }
+
     /// Stops the I/O thread; queued and later requests fail with `.closed`.
     public func close() { shared.close() }
 
@@ -90,7 +97,7 @@ public final class RedisConnection: Sendable {
         -> [RedisReply]
     {
         let timeout = configuration.commandTimeout + (block ?? .zero)
-        let deadline = MonotonicClock.nanos() + UInt64(timeout.nanoseconds)
+        let deadline = min(MonotonicClock.nanos() + UInt64(timeout.nanoseconds), shared.waitLimit)
         return try await withUnsafeThrowingContinuation { cont in
             shared.enqueue(
                 Request(
@@ -155,7 +162,20 @@ private final class Shared: @unchecked Sendable {
     private var closed = false
     private var sleeping = false
     private let queued = Atomic<Int>(0)
+    private let limit = Atomic<UInt64>(.max)
     private let spinNanos: UInt64
+
+    var waitLimit: UInt64 { limit.load(ordering: .acquiring) }
+
+    func limitWaits(until deadline: UInt64) {
+        var current = limit.load(ordering: .relaxed)
+        while deadline < current {
+            let (done, seen) = limit.compareExchange(
+                expected: current, desired: deadline, ordering: .acquiringAndReleasing)
+            if done { break }
+            current = seen
+        }
+    }
 
     init(spinNanos: UInt64) { self.spinNanos = spinNanos }
 
@@ -255,18 +275,19 @@ private final class Shared: @unchecked Sendable {
     private func runPipelined(_ requests: ArraySlice<Request>, on session: RedisSession) {
         var live = Array(requests)
         while !session.isConnected {
-            let earliest = live.map(\.deadline).min()!
+            let earliest = min(live.map(\.deadline).min()!, waitLimit)
             do {
                 try session.ensureConnected(deadline: earliest)
             } catch {
                 let now = MonotonicClock.nanos()
+                let cut = waitLimit
                 let fatal: Bool
                 switch error {
-                case .authentication, .server: fatal = true
+                case .authentication, .configuration, .server: fatal = true
                 default: fatal = false
                 }
                 live.removeAll { r in
-                    guard fatal || r.deadline <= now else { return false }
+                    guard fatal || min(r.deadline, cut) <= now else { return false }
                     r.complete(.failure(error))
                     return true
                 }

@@ -17,6 +17,9 @@ public final class RedisSession {
     /// Monotonic time at which the current outage began; nil while healthy.
     private var outageStart: UInt64?
     private var outageReason = ""
+    /// The last failure's text without its kind ("127.0.0.1:6379: Connection refused"), for the
+    /// `.unavailable` thrown while the outage lasts.
+    private var outageDetail = ""
     private var failedAttempts = 0
     private var nextAttemptAt: UInt64 = 0
     /// Completed connects, the first one included.
@@ -30,33 +33,50 @@ public final class RedisSession {
 
     public var isConnected: Bool { context != nil }
 
-    /// Connects now if not connected, retrying with backoff until `deadline` (monotonic ns).
-    /// Authentication and configuration errors are thrown at once: retrying cannot fix them.
+    /// A moment (monotonic ns) after which no reconnect backoff is waited out, whatever the
+    /// caller's deadline: set when the process shuts down, so an outage cannot hold it. Read
+    /// before each attempt and between slices of every backoff wait, so it may change from
+    /// another thread. An attempt that is due is still made (with a short connect timeout).
+    public var waitLimit: @Sendable () -> UInt64 = { .max }
+
+    /// Connects now if not connected, retrying with backoff until `deadline` (monotonic ns) or
+    /// `waitLimit`, whichever comes first. Authentication and configuration errors are thrown at
+    /// once: retrying cannot fix them.
     public func ensureConnected(deadline: UInt64) throws(RedisError) {
         while context == nil {
+            let limit = min(deadline, waitLimit())
             let now = MonotonicClock.nanos()
             if now < nextAttemptAt {
-                guard nextAttemptAt <= deadline else { throw .unavailable(outageReason) }
-                MonotonicClock.sleep(nanos: nextAttemptAt - now)
+                guard nextAttemptAt <= limit else { throw .unavailable(outageDetail) }
+                // In slices, so a shutdown that moves the limit closer is noticed.
+                MonotonicClock.sleep(nanos: min(nextAttemptAt - now, 50_000_000))
+                continue
             }
             do {
-                try establishSession()
+                // A connect to a silent host takes the whole connect timeout: not much past the
+                // limit (an attempt that is due is still made, so a connection outliving a
+                // shutdown can reconnect; only waiting is cut).
+                let left = Duration.nanoseconds(Int64(clamping: max(limit > now ? limit - now : 0, 200_000_000)))
+                try establishSession(connectTimeout: min(configuration.connectTimeout, left))
             } catch {
                 failedAttempts += 1
                 nextAttemptAt = MonotonicClock.nanos() + UInt64(backoff.delay(attempt: failedAttempts).nanoseconds)
-                beginOutage(reason: error.description)
                 switch error {
-                case .authentication, .server: throw error
-                default: if MonotonicClock.nanos() >= deadline { throw error }
+                case .authentication, .configuration, .server:
+                    // Refused, not unreachable: no "retrying" warning; the caller says what is wrong.
+                    throw error
+                default:
+                    beginOutage(error)
+                    if MonotonicClock.nanos() >= limit { throw error }
                 }
             }
         }
     }
 
     /// Opens the socket and applies every per-connection setting in one round trip.
-    private func establishSession() throws(RedisError) {
+    private func establishSession(connectTimeout: Duration) throws(RedisError) {
         let url = configuration.url
-        let ctx = try RedisContext(endpoint: url.endpoint, connectTimeout: configuration.connectTimeout)
+        let ctx = try RedisContext(endpoint: url.endpoint, connectTimeout: connectTimeout)
         try ctx.setTimeout(configuration.commandTimeout)
         if configuration.keepAlive { ctx.enableKeepAlive() }
         var setup: [(RedisCommand, String)] = []
@@ -72,20 +92,32 @@ public final class RedisSession {
         }
         setup.append((RedisCommand("PING"), "PING"))
         for (c, _) in setup { try ctx.append(c) }
+        var refusal: RedisError?
         for (_, what) in setup {
+            // Every reply is read, so the connection stays in step for the query below.
             let reply = try ctx.readReply()
-            guard case .error(let e) = reply else { continue }
+            guard refusal == nil, case .error(let e) = reply else { continue }
             switch (what, e.code) {
             case ("SETNAME", _): continue  // a user without CLIENT rights still works
             case ("AUTH", _), (_, "NOAUTH"), (_, "WRONGPASS"):
-                throw .authentication(
+                refusal = .authentication(
                     what == "AUTH"
-                        ? "\(e.message) (user \(url.user ?? "default") at \(url.endpoint.display))"
-                        : "server requires a password; give it in REDIS_URL, REDIS_PASSWORD or REDIS_PASSWORD_FILE")
+                        ? "for user \(url.user ?? "default") at \(url.endpoint.display): \(e.message)"
+                        : "at \(url.endpoint.display): the server requires a password; "
+                            + "give it in REDIS_URL, REDIS_PASSWORD or REDIS_PASSWORD_FILE")
+            case ("SELECT", _) where e.message.contains("out of range"):
+                refusal = .configuration("database \(url.database) does not exist")
             default:
-                throw .server(e)
+                refusal = .server(e)
             }
         }
+        if case .configuration = refusal {
+            // How many there are, when this user may ask (CONFIG is an admin command).
+            let count = Self.databaseCount(ctx).map { "redis has \($0), 0-\($0 - 1)" } ?? "ERR DB index is out of range"
+            refusal = .configuration(
+                "database \(url.database) does not exist (\(count)); fix the /\(url.database) in REDIS_URL")
+        }
+        if let refusal { throw refusal }
         context = consume ctx
         connects += 1
         failedAttempts = 0
@@ -99,14 +131,25 @@ public final class RedisSession {
         }
     }
 
+    /// The server's `databases` setting, when this user may read it.
+    private static func databaseCount(_ ctx: borrowing RedisContext) -> Int? {
+        guard case .array(let items)? = try? ctx.command(RedisCommand("CONFIG", ["GET", "databases"])),
+            items.count == 2, let text = items[1].string
+        else { return nil }
+        return Int(text)
+    }
+
     /// Marks the connection broken: drops the context and logs the outage start once.
     public func disconnect(reason: String) {
         context = nil
-        beginOutage(reason: reason)
+        beginOutage(reason: reason, detail: reason)
     }
 
-    private func beginOutage(reason: String) {
+    private func beginOutage(_ error: RedisError) { beginOutage(reason: error.description, detail: error.detail) }
+
+    private func beginOutage(reason: String, detail: String) {
         outageReason = reason
+        outageDetail = detail
         guard outageStart == nil else { return }
         outageStart = MonotonicClock.nanos()
         logger.warning(
@@ -156,7 +199,7 @@ public final class RedisSession {
         // Taken out for the call and put back only if still healthy: a broken context is freed here.
         guard let ctx = context.take() else {
             for g in 0..<groups {
-                deliver(g, .failure(.unavailable(outageReason.isEmpty ? "not connected" : outageReason)))
+                deliver(g, .failure(.unavailable(outageDetail.isEmpty ? "not connected" : outageDetail)))
             }
             return
         }
@@ -188,7 +231,8 @@ public final class RedisSession {
         }
         if let failure {
             _ = consume ctx
-            disconnect(reason: failure.description)
+            context = nil
+            beginOutage(failure)
         } else {
             context = consume ctx
         }
