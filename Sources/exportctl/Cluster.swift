@@ -84,6 +84,7 @@ func exitStatus(of e: RedisError) -> Exit {
     switch e {
     case .unavailable, .connectionLost, .timeout, .closed: return .unavailable
     case .authentication: return .refused
+    case .configuration: return .usage  // REDIS_URL names a database the server does not have
     case .server(let s) where s.code == "NOPERM" || s.code == "WRONGPASS" || s.code == "NOAUTH": return .refused
     case .server, .protocolError: return .failure
     }
@@ -111,10 +112,7 @@ func reporting(_ body: () async throws -> Void) async throws {
         throw fail(e.message, e.hint, .failure)
     } catch let e as RedisError {
         let exit = exitStatus(of: e)
-        let hint =
-            exit == .unavailable
-            ? "check REDIS_URL and that redis-server is reachable"
-            : exit == .refused ? "check the user and password in REDIS_URL and its ACL permissions" : nil
+        let hint = e.hint ?? (exit == .refused ? "check the user in REDIS_URL and its ACL permissions" : nil)
         throw fail("\(e)", hint, exit)
     } catch let e as QueueError {
         if case .refused = e { throw fail("\(e)", nil, .refused) }
