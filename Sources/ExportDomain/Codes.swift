@@ -1,5 +1,5 @@
-/// A closed set of codes as they appear in input files (upper-case, binding names from
-/// CONTRACT.md and DOMAIN.md).
+/// A closed set of codes as they appear in input files (upper-case; every list is in
+/// docs/DATASETS.md, "Input files").
 public protocol DomainCode: RawRepresentable, CaseIterable, Hashable, Sendable, Comparable where RawValue == String {}
 
 extension DomainCode {
@@ -67,8 +67,8 @@ public enum Office: String, DomainCode {
         }
     }
 
-    /// Rough share of SME exports by office in permille (DOMAIN.md section 2; the remainder
-    /// split across the small provinces), used to make synthetic data realistic.
+    /// Rough share of SME exports by office in permille (docs/DATASETS.md, "Firms"; the
+    /// remainder split across the small provinces), used to make synthetic data realistic.
     public var exportSharePermille: Int {
         switch self {
         case .GYEONGGI: return 320
@@ -136,7 +136,7 @@ public enum Industry: String, DomainCode {
     case AUTO_PARTS, MACHINERY, ELECTRONICS, SEMICONDUCTOR_DISPLAY, CHEMICALS_PLASTICS, STEEL_METALS
     case COSMETICS_BEAUTY, FOOD_AGRI, TEXTILES_FASHION, MEDICAL_BIO, ICT_SOFTWARE, CONSUMER_GOODS, CONTENT_CULTURE
 
-    /// Consumer industries get the cross-border malls (DOMAIN.md section 8).
+    /// Consumer industries get the cross-border malls (docs/MATCHING.md, "Channels").
     public var isConsumer: Bool {
         switch self {
         case .COSMETICS_BEAUTY, .FOOD_AGRI, .TEXTILES_FASHION, .CONSUMER_GOODS: return true
@@ -205,9 +205,10 @@ public enum Channel: String, DomainCode {
     /// Cross-border malls for foreign buyers, run from Korea.
     public var isCrossBorderMall: Bool { self == .GLOBAL_11ST || self == .GLOBAL_LOTTE }
 
-    /// Whether an overseas open market sells into `market` (DOMAIN.md section 8): Amazon in the
-    /// US, Japan and Europe; eBay in the US and Europe; Taobao in China; Rakuten in Japan; Qoo10
-    /// in Singapore, Japan and ASEAN. Cross-border malls sell to foreign buyers from Korea.
+    /// Whether an overseas open market sells into `market` (docs/MATCHING.md, "Channels"):
+    /// Amazon in the US, Japan and Europe; eBay in the US and Europe; Taobao in China; Rakuten in
+    /// Japan; Qoo10 in Singapore, Japan and ASEAN. Cross-border malls sell to foreign buyers from
+    /// Korea.
     public func serves(_ market: Market) -> Bool {
         switch self {
         case .AMAZON: return market.code == "US" || market.code == "JP" || market.bloc == .EUROPE
@@ -236,7 +237,8 @@ public enum Recommender: String, DomainCode {
     }
 }
 
-/// Product certifications; HALAL, CE, FDA and CCC gate market access (DOMAIN.md section 3).
+/// Product certifications; HALAL, CE, FDA and CCC gate market access (docs/EVALUATION.md,
+/// "Market potential").
 public enum Certification: String, DomainCode {
     case HALAL, CE, FDA, CCC, ISO9001, ISO14001, GMP, KOSHER, UL, PSE, KC
 

@@ -36,10 +36,11 @@ public struct Market: Sendable, Equatable, Hashable {
 
     public func demand(for industry: Industry) -> Int { demand[industry.index] }
 
-    /// The certification that gates this market for an industry, if any (DOMAIN.md section 3):
-    /// HALAL for Muslim-majority markets in food, cosmetics and medical; CE for Europe in
-    /// machinery, electronics, semiconductors and displays, medical, auto parts and consumer
-    /// goods; FDA for the US in food, cosmetics and medical; CCC for China in electronics.
+    /// The certification that gates this market for an industry, if any (docs/EVALUATION.md,
+    /// "Market potential"): HALAL for Muslim-majority markets in food, cosmetics and medical; CE
+    /// for Europe in machinery, electronics, semiconductors and displays, medical, auto parts and
+    /// consumer goods; FDA for the US in food, cosmetics and medical; CCC for China in
+    /// electronics.
     public func requiredCertification(for industry: Industry) -> Certification? {
         switch industry {
         case .FOOD_AGRI, .COSMETICS_BEAUTY, .MEDICAL_BIO:

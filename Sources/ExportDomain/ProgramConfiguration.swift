@@ -1,5 +1,5 @@
 /// Every tunable of a program run, with its documented default. Keys are `config.toml` keys
-/// (those in CONTRACT.md are binding). Rates are kept in permille so all arithmetic on them is
+/// (docs/DATASETS.md, "The configuration"). Rates are kept in permille so all arithmetic on them is
 /// exact; `config.toml` gives them as decimals (0.25).
 public struct ProgramConfiguration: Sendable, Equatable {
     /// `pool_size`: candidate firms in the national pool.

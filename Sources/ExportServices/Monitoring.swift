@@ -3,9 +3,10 @@ import Foundation
 import JobQueue
 import RedisClient
 
-/// Regional monitoring of a run (DOMAIN.md section 9): every two weeks from `program_start`,
-/// and on demand, each office's standing against its targets recomputed from the export
-/// records loaded so far (the submitted exports.csv plus every `load-exports` file).
+/// Regional monitoring of a run (docs/EVALUATION.md, "Region summary and monitoring"): every
+/// two weeks from `program_start`, and on demand, each office's standing against its targets
+/// recomputed from the export records loaded so far (the submitted exports.csv plus every
+/// `load-exports` file).
 ///
 /// A round is a fan-in group: one `monitor-chunk` job per chunk (region summaries only), whose
 /// completion enqueues one `monitor-collect` job that writes the snapshot of that period.

@@ -2,7 +2,7 @@ import ExportData
 import ExportDomain
 
 extension NationalReport {
-    /// `report.json` (CONTRACT.md, "The national report"): keys in a fixed order, numbers as
+    /// `report.json` (README.md, "The report"): keys in a fixed order, numbers as
     /// plain decimals, lists sorted by ids.
     public func json() -> [UInt8] {
         var w = JSONWriter()

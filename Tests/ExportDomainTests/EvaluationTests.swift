@@ -282,7 +282,7 @@ struct EvaluationPropertyTests {
                 return Evaluator(markets: .builtin, configuration: c).evaluate(
                     part, records: records.filter { ids.contains($0.firm) })
             }, poolSize: 10)
-        // Independently, region by region, from the rules of DOMAIN.md written out again.
+        // Independently, region by region, from the rules of docs/EVALUATION.md written out again.
         for region in Office.allCases {
             let mine = firms.filter { $0.region == region }
             guard let s = merged.summaries.first(where: { $0.region == region }) else {

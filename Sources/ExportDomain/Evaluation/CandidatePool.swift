@@ -22,7 +22,7 @@ public struct PoolCandidate: Sendable, Equatable {
     }
 }
 
-/// The candidate pool (DOMAIN.md section 5).
+/// The candidate pool (docs/EVALUATION.md, "The candidate pool").
 public enum CandidatePool {
     /// Eligible: exports below USD 5M last year, and at least one recommendation or a
     /// new-export-source flag.
