@@ -10,22 +10,35 @@ import RedisClient
 /// job would never finish. Handlers run here instead, one thread per job slot, so the worker's
 /// loops always have the cooperative pool to themselves.
 ///
-/// One pool per process, grown to the largest concurrency any worker in it asked for; its threads
+/// One pool per process for handlers (`shared`), grown to the largest concurrency any worker in it
+/// asked for, and one for the workers' own loops (`control`); their threads
 /// live as long as the process (they wait on a condition when idle).
 final class JobThreads: TaskExecutor, @unchecked Sendable {
-    static let shared = JobThreads()
+    static let shared = JobThreads(name: "eg-job")
 
+    /// Two threads of their own for every worker's lease-keeping loops (heartbeat, reports,
+    /// timeouts), so that neither its handlers nor a busy host process (a test runner, an
+    /// application embedding a worker) can delay a heartbeat past the liveness TTL.
+    static let control: JobThreads = {
+        let t = JobThreads(name: "eg-lease")
+        t.reserve(threads: 2)
+        return t
+    }()
+
+    private let name: String
     private let lock = ConditionLock()
     private var jobs: [UnownedJob] = []
     private var head = 0
     private var threads = 0
+
+    init(name: String) { self.name = name }
 
     /// Makes sure at least `count` threads serve the pool.
     func reserve(threads count: Int) {
         lock.withLock {
             while threads < count {
                 threads += 1
-                OSThread.spawn(name: "eg-job-\(threads)") { [self] in serve() }
+                OSThread.spawn(name: "\(name)-\(threads)") { [self] in serve() }
             }
         }
     }
@@ -51,6 +64,50 @@ final class JobThreads: TaskExecutor, @unchecked Sendable {
             }
             lock.unlock()
             job.runSynchronously(on: executor)
+        }
+    }
+}
+
+/// Sleeps that end on a thread of their own. `Task.sleep` wakes its task through Swift's global
+/// executor, whose threads a busy process may all hold (CPU-bound work, a test runner), so a
+/// heartbeat waiting in it could oversleep its liveness TTL however it is scheduled afterwards.
+/// These wake from one timer thread and resume the task on its own executor.
+final class LeaseTimers: @unchecked Sendable {
+    static let shared = LeaseTimers()
+
+    private let lock = ConditionLock()
+    private var pending: [(deadline: UInt64, continuation: UnsafeContinuation<Void, Never>)] = []
+
+    private init() { OSThread.spawn(name: "eg-timers") { [self] in serve() } }
+
+    /// Returns after `duration` (not early on cancellation: callers check it after waking).
+    func sleep(for duration: Duration) async {
+        let deadline = MonotonicClock.nanos() + UInt64(max(0, duration.nanoseconds))
+        await withUnsafeContinuation { (c: UnsafeContinuation<Void, Never>) in
+            lock.withLock {
+                pending.append((deadline, c))
+                lock.signal()
+            }
+        }
+    }
+
+    private func serve() {
+        lock.lock()
+        while true {
+            let now = MonotonicClock.nanos()
+            var due: [UnsafeContinuation<Void, Never>] = []
+            pending.removeAll { p in
+                guard p.deadline <= now else { return false }
+                due.append(p.continuation)
+                return true
+            }
+            if !due.isEmpty {
+                lock.unlock()
+                for c in due { c.resume() }
+                lock.lock()
+                continue
+            }
+            if let next = pending.lazy.map(\.deadline).min() { lock.wait(untilNanos: next) } else { lock.wait() }
         }
     }
 }

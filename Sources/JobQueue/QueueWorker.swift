@@ -148,9 +148,9 @@ public final class QueueWorker: Sendable {
                 "queues": "\(configuration.queues.map { "\($0.name):\($0.weight)" }.joined(separator: ","))",
                 "concurrency": "\(configuration.concurrency)",
             ])
-        let reporter = Task { await reportLoop() }
-        let heartbeat = Task { await heartbeatLoop() }
-        let monitor = Task { await timeoutLoop() }
+        let reporter = Task(executorPreference: JobThreads.control) { await self.reportLoop() }
+        let heartbeat = Task(executorPreference: JobThreads.control) { await self.heartbeatLoop() }
+        let monitor = Task(executorPreference: JobThreads.control) { await self.timeoutLoop() }
         let maintenance = configuration.runsMaintenance ? Task { await maintenanceLoop() } : nil
         await withTaskCancellationHandler {
             await fetchLoop()
@@ -445,7 +445,7 @@ public final class QueueWorker: Sendable {
     private func heartbeatLoop() async {
         var beats = 0
         while !Task.isCancelled {
-            try? await Task.sleep(for: configuration.heartbeatInterval)
+            await LeaseTimers.shared.sleep(for: configuration.heartbeatInterval)
             if Task.isCancelled { return }
             await beat()
             beats += 1
@@ -511,7 +511,7 @@ public final class QueueWorker: Sendable {
 
     private func timeoutLoop() async {
         while !Task.isCancelled {
-            try? await Task.sleep(for: .milliseconds(100))
+            await LeaseTimers.shared.sleep(for: .milliseconds(100))
             expireTimeouts()
         }
     }

@@ -11,7 +11,12 @@ public final class ConditionLock: @unchecked Sendable {
 
     public init() {
         pthread_mutex_init(mutex, nil)
-        pthread_cond_init(cond, nil)
+        // Timed waits count on the monotonic clock (the one MonotonicClock reads), not wall time.
+        var attr = pthread_condattr_t()
+        pthread_condattr_init(&attr)
+        pthread_condattr_setclock(&attr, CLOCK_MONOTONIC)
+        pthread_cond_init(cond, &attr)
+        pthread_condattr_destroy(&attr)
     }
 
     deinit {
@@ -25,6 +30,11 @@ public final class ConditionLock: @unchecked Sendable {
     public func unlock() { pthread_mutex_unlock(mutex) }
     /// Waits for a signal; call with the lock held.
     public func wait() { pthread_cond_wait(cond, mutex) }
+    /// Waits for a signal or until `deadline` (MonotonicClock nanoseconds); call with the lock held.
+    public func wait(untilNanos deadline: UInt64) {
+        var ts = timespec(tv_sec: Int(deadline / 1_000_000_000), tv_nsec: Int(deadline % 1_000_000_000))
+        pthread_cond_timedwait(cond, mutex, &ts)
+    }
     public func signal() { pthread_cond_signal(cond) }
 
     public func withLock<R>(_ body: () throws -> R) rethrows -> R {

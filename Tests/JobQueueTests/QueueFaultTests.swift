@@ -202,6 +202,35 @@ struct QueueFaultTests {
         try await f.clean()
     }
 
+    /// A worker inside a process whose cooperative pool is busy for twice the liveness TTL (a
+    /// test runner, an application embedding it) keeps its lease: its heartbeat has threads of
+    /// its own. Another process maintains the queue meanwhile and would reclaim a lapsed job.
+    @Test func aBusyHostProcessDoesNotLapseAnEmbeddedWorkersHeartbeat() async throws {
+        let f = try QueueFixture()
+        let rec = Recorder()
+        f.startWorker(try f.config(concurrency: 1, id: "inside"), handlers: ["sleep": rec.handler(sleep: .seconds(4))])
+        _ = try await f.queue.enqueue(f.spec("held", kind: "sleep"))
+        try await eventually("the embedded worker holds it") { try await holder(f, "held") == "inside" }
+        let maintainer = try f.startProbe(id: "M", concurrency: 1)
+        // Every cooperative thread of this process spins for 2.5 s without suspending.
+        await withTaskGroup(of: Void.self) { g in
+            for _ in 0..<WorkerConfiguration.cores {
+                g.addTask {
+                    let end = ContinuousClock.now + .milliseconds(2_500)
+                    var x: UInt64 = 1
+                    while ContinuousClock.now < end { x = x &* 6_364_136_223_846_793_005 &+ 1 }
+                    if x == 0 { print(x) }
+                }
+            }
+        }
+        try await eventually("the job done", timeout: .seconds(20)) { try await f.stat("processed") == 1 }
+        #expect(try await f.stat("reclaimed") == 0)
+        #expect(rec.startCount("held") == 1)
+        maintainer.stop(grace: 2)
+        try await f.stopWorkers()
+        try await f.clean()
+    }
+
     @Test func expiredLeaseOfALiveWorkerIsReclaimed() async throws {
         let clock = ManualClock()
         let f = try QueueFixture(clock: clock)
