@@ -185,6 +185,55 @@ struct PipelineTests {
         try reconcile(files["report.json"]!, data: data)
     }
 
+    /// Firms named like spreadsheet formulas go through a whole run; in every CSV the report
+    /// writes, read back by Python's csv module, each such name is neutralised with a leading
+    /// quote and otherwise unchanged, and the numbers beside it stay numbers.
+    @Test func formulaLikeFirmNamesComeOutNeutralisedInEveryTable() async throws {
+        let f = try PipelineFixture()
+        let data = try f.dataset(firms: 2_000, seed: 13)
+        let hostile = ["=HYPERLINK(\"http://x\",\"y\")", "+1+1", "-2+3", "@SUM(A1)", "=한글, \"따옴표\""]
+        // Every firm gets one of the names, numbered, so the pool and the matches hold many.
+        _ = try TestPython.run(
+            """
+            import csv, sys, json
+            path, names = sys.argv[1], json.loads(sys.argv[2])
+            with open(path, newline='', encoding='utf-8') as fh:
+                rows = list(csv.reader(fh))
+            for i, row in enumerate(rows[1:]):
+                row[1] = names[i % len(names)] + ' ' + str(i)
+            with open(path, 'w', newline='', encoding='utf-8') as fh:
+                csv.writer(fh, lineterminator='\\n').writerows(rows)
+            """, arguments: [data + "/firms.csv", String(decoding: try JSONEncoder().encode(hostile), as: UTF8.self)])
+        let files = try await f.cleanRun(data, run: "formulas", workers: 1)
+        let csvs = files.keys.filter { $0.hasSuffix(".csv") }.sorted()
+        #expect(csvs.contains("pool.csv"))
+        let dir = f.dir + "/formulas-out"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        for name in csvs { try Data(files[name]!).write(to: URL(fileURLWithPath: dir + "/" + name)) }
+        // For each file: cells that start like a formula (none may), and names seen neutralised.
+        let verdict = try TestPython.run(
+            """
+            import csv, sys, json, os
+            d, names = sys.argv[1], json.loads(sys.argv[2])
+            out = {}
+            for name in sorted(os.listdir(d)):
+                with open(os.path.join(d, name), newline='', encoding='utf-8-sig') as fh:
+                    rows = list(csv.reader(fh))
+                bad = [c for r in rows for c in r if c[:1] in ('=', '+', '@', '\\t', '\\r')
+                       or (c[:1] == '-' and not c.lstrip('-').replace('.', '', 1).isdigit())]
+                quoted = sum(1 for r in rows for c in r
+                             if c.startswith("'") and any(c[1:].startswith(n + ' ') for n in names))
+                out[name] = [len(bad), quoted]
+            print(json.dumps(out))
+            """, arguments: [dir, String(decoding: try JSONEncoder().encode(hostile), as: UTF8.self)])
+        let counts = try JSONSerialization.jsonObject(with: Data(verdict.utf8)) as! [String: [Int]]
+        for (name, c) in counts { #expect(c[0] == 0, "\(name): \(c[0]) cells a spreadsheet would run") }
+        // The pool lists names: every one of them is one of the hostile names, neutralised.
+        let poolRows = String(decoding: files["pool.csv"]!, as: UTF8.self).split(separator: "\n").count - 1
+        #expect(counts["pool.csv"]?[1] == poolRows)
+        #expect(poolRows > 0)
+    }
+
     @Test func periodicMonitoringFiresOncePerPeriodWithTwoSchedulers() async throws {
         let f = try PipelineFixture()
         let data = try f.dataset(firms: 2_000, seed: 9)
