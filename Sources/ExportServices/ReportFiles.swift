@@ -96,12 +96,15 @@ public enum ReportFiles {
         }
         files["channels.csv"] = t.bytes
 
-        t = CSVTable(header: ["firm_id", "readiness", "market", "potential_usd_k", "untapped_usd_k"])
+        t = CSVTable(header: [
+            "firm_id", "readiness", "market", "potential_usd_k", "untapped_usd_k", "entry_gate", "gate_held",
+        ])
         for s in r.newExportSources {
             for m in s.markets {
                 t.row([
                     .text(s.firm.description), .number(Decimal.fixed(Int64(s.readiness), places: 2)),
                     .text(r.marketCode(m.market)), .int(m.potentialUSDk), .int(m.untappedUSDk),
+                    .text(m.gate?.rawValue ?? ""), m.gate == nil ? "" : (m.gateHeld ? "true" : "false"),
                 ])
             }
         }

@@ -272,9 +272,13 @@ struct ReportHTML {
     func sources() -> String {
         var h =
             "<h2>New export sources</h2>\n<p>\(r.newExportSources.count) firms on the track (procurement-excellent products and home-shopping best sellers); the first 50 by readiness:</p>\n"
-        h += "<table><tr><th class=l>Firm</th><th>Readiness</th><th class=l>Best markets (untapped USD k)</th></tr>\n"
+        h +=
+            "<table><tr><th class=l>Firm</th><th>Readiness</th><th class=l>Best markets by untapped potential (USD k; entry gate, * when not yet held)</th></tr>\n"
         for s in r.newExportSources.prefix(50) {
-            let m = s.markets.map { "\(r.marketCode($0.market)) (\(num($0.untappedUSDk)))" }.joined(separator: ", ")
+            let m = s.markets.map { p in
+                let gate = p.gate.map { "; \($0.rawValue)\(p.gateHeld ? "" : "*")" } ?? ""
+                return "\(r.marketCode(p.market)) (\(num(p.untappedUSDk))\(gate))"
+            }.joined(separator: ", ")
             h +=
                 "<tr><td class=l>\(s.firm)</td><td>\(Decimal.fixed(Int64(s.readiness), places: 2))</td><td class=l>\(m)</td></tr>\n"
         }

@@ -178,6 +178,9 @@ extension NationalReport {
                                     w.field("market", marketCode(m.market))
                                     w.field("potential_usd_k", m.potentialUSDk)
                                     w.field("untapped_usd_k", m.untappedUSDk)
+                                    w.key("entry_gate")
+                                    if let g = m.gate { w.string(g.rawValue) } else { w.null() }
+                                    w.field("gate_held", m.gateHeld)
                                 }
                             }
                         }

@@ -468,6 +468,43 @@ struct EcosystemTests {
         #expect(storefronts > 0, "the instances reach the storefront route")
     }
 
+    /// New export sources: their markets are those of largest untapped potential (recounted over
+    /// every market from the potentials and the firm's own exports), each with the gate the
+    /// market sets for the industry and whether the firm holds it. Every industry, two seeds.
+    @Test(arguments: [61 as UInt64, 62])
+    func newExportSourcesGetTheirMostUntappedMarketsWithEntryGates(seed: UInt64) throws {
+        let c = ProgramConfiguration()
+        let model = PotentialModel(markets: markets, configuration: c)
+        var heldSeen = Set<Bool>()
+        for industry in Industry.allCases {
+            var gen = RandomEcosystem(seed: seed, industry: industry)
+            let input = gen.input(firms: 300, companies: 6, institutions: 2)
+            let result = EcosystemEngine(markets: markets, configuration: c).run(input)
+            #expect(result.newExportSources.count == input.newExportSources.count)
+            for s in result.newExportSources {
+                let firm = try #require(input.newExportSources.first { $0.firm.id == s.firm }).firm
+                let all = (0..<markets.count).map { model.explain(firm, market: UInt8($0)) }
+                #expect(s.markets.count == min(c.topMarkets, markets.count))
+                let untapped = s.markets.map(\.untappedUSDk)
+                // Largest first; integer figures of a floating ranking, so a tie may go either way
+                // by at most 1.
+                for i in untapped.indices.dropFirst() { #expect(untapped[i] <= untapped[i - 1] + 1) }
+                let picked = Set(s.markets.map(\.market))
+                for p in all where !picked.contains(p.market) {
+                    #expect(p.untappedUSDk <= untapped.min()! + 1, "\(firm.id) \(p.market)")
+                }
+                for m in s.markets {
+                    let gate = markets[m.market].requiredCertification(for: firm.industry)
+                    #expect(m.gate == gate)
+                    #expect(m.gateHeld == (gate.map { firm.certifications & $0.bit != 0 } ?? false))
+                    if gate != nil { heldSeen.insert(m.gateHeld) }
+                }
+            }
+        }
+        // Gated markets appear, both held and not yet held.
+        #expect(heldSeen == [true, false])
+    }
+
     /// The excellent-SME stores against a direct count: at most `places` per mall, no firm in
     /// both, only consumer firms, and no admitted firm rated below one left out.
     @Test(arguments: [(51 as UInt64, 0), (52, 3), (53, 40), (54, 10_000)])

@@ -123,7 +123,7 @@ extension EcosystemInput {
 }
 
 extension EcosystemResult {
-    public static let version: UInt8 = 2
+    public static let version: UInt8 = 3
 
     public func encoded() -> [UInt8] {
         var w = BinaryWriter()
@@ -184,6 +184,8 @@ extension EcosystemResult {
                 w.u8(m.market)
                 w.int(m.potentialUSDk)
                 w.int(m.untappedUSDk)
+                // 0: no gate; 1 + the certification's index, plus 128 when the firm holds it.
+                w.u8(m.gate.map { UInt8(Certification.allCases.firstIndex(of: $0)! + 1) | (m.gateHeld ? 128 : 0) } ?? 0)
             }
         }
         return w.bytes
@@ -253,7 +255,17 @@ extension EcosystemResult {
             let readiness = try r.int(in: 0...10_000, "readiness")
             let flags = try r.u8()
             let picks = try r.list(minElementBytes: 3) { (r: inout BinaryReader) throws(DecodeError) in
-                MarketPick(market: try r.market(n), potentialUSDk: try r.int(), untappedUSDk: try r.int())
+                let market = try r.market(n)
+                let potential = try r.int()
+                let untapped = try r.int()
+                let g = try r.u8()
+                let index = Int(g & 127)
+                guard index <= Certification.allCases.count, g & 128 == 0 || index > 0 else {
+                    throw DecodeError("entry gate \(g) out of range")
+                }
+                return MarketPick(
+                    market: market, potentialUSDk: potential, untappedUSDk: untapped,
+                    gate: index > 0 ? Certification.allCases[index - 1] : nil, gateHeld: g & 128 != 0)
             }
             return NewExportSource(
                 firm: firm, readiness: readiness, procurementExcellent: flags & 1 != 0,

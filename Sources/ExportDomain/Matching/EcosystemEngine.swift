@@ -26,16 +26,48 @@ public struct ChannelRecommendation: Sendable, Equatable {
     }
 }
 
-/// A market with the firm's potential and untapped potential there (USD k).
+/// A market with the firm's potential and untapped potential there (USD k), and its entry gate:
+/// the certification the market requires of the firm's industry, if any, and whether the firm
+/// holds it.
 public struct MarketPick: Sendable, Equatable {
     public var market: UInt8
     public var potentialUSDk: Int64
     public var untappedUSDk: Int64
+    public var gate: Certification?
+    public var gateHeld: Bool
 
-    public init(market: UInt8, potentialUSDk: Int64, untappedUSDk: Int64) {
+    public init(
+        market: UInt8, potentialUSDk: Int64, untappedUSDk: Int64, gate: Certification? = nil, gateHeld: Bool = false
+    ) {
         self.market = market
         self.potentialUSDk = potentialUSDk
         self.untappedUSDk = untappedUSDk
+        self.gate = gate
+        self.gateHeld = gateHeld
+    }
+
+    /// The `k` markets of largest untapped potential for `f` (ties by market order), with gates.
+    public static func untapped(_ f: Firm, k: Int, model: PotentialModel, scratch: inout [Double]) -> [MarketPick] {
+        model.potentials(f, into: &scratch)
+        for e in f.exportMarkets where Int(e.market) < scratch.count {
+            scratch[Int(e.market)] = max(0, scratch[Int(e.market)] - Double(e.usdK))
+        }
+        return PotentialModel.topIndices(scratch, k: k).map { m in
+            let p = model.explain(f, market: UInt8(m))
+            switch p.certification {
+            case .notRequired:
+                return MarketPick(market: p.market, potentialUSDk: p.potentialUSDk, untappedUSDk: p.untappedUSDk)
+            case .held:
+                let gate = model.markets[UInt8(m)].requiredCertification(for: f.industry)
+                return MarketPick(
+                    market: p.market, potentialUSDk: p.potentialUSDk, untappedUSDk: p.untappedUSDk, gate: gate,
+                    gateHeld: true)
+            case .missing(let c):
+                return MarketPick(
+                    market: p.market, potentialUSDk: p.potentialUSDk, untappedUSDk: p.untappedUSDk, gate: c,
+                    gateHeld: false)
+            }
+        }
     }
 }
 
@@ -167,9 +199,7 @@ public struct EcosystemEngine: Sendable {
                 NewExportSource(
                     firm: c.firm.id, readiness: c.readiness, procurementExcellent: c.firm.procurementExcellent,
                     homeShoppingBestseller: c.firm.homeShoppingBestseller,
-                    markets: model.topMarkets(c.firm, k: configuration.topMarkets, scratch: &scratch).map {
-                        MarketPick(market: $0.market, potentialUSDk: $0.potentialUSDk, untappedUSDk: $0.untappedUSDk)
-                    })
+                    markets: MarketPick.untapped(c.firm, k: configuration.topMarkets, model: model, scratch: &scratch))
             }
 
         return EcosystemResult(
