@@ -210,7 +210,7 @@ public final class QueueWorker: Sendable {
                 if jobs.isEmpty {
                     try await waitForWork()
                 } else {
-                    start(jobs)
+                    await start(jobs)
                 }
             } catch QueueError.workerGone {
                 logger.warning("registry entry expired (this worker was unreachable or paused); registering again")
@@ -234,7 +234,9 @@ public final class QueueWorker: Sendable {
         _ = try await blocking.send(cmd, blockingFor: configuration.idleWait)
     }
 
-    private func start(_ jobs: [ReservedJob]) {
+    /// Starts reserved jobs; a batch that arrives after shutdown began is handed back here,
+    /// before the fetch loop ends, so the process never exits holding it.
+    private func start(_ jobs: [ReservedJob]) async {
         metrics.reserved.increment(by: jobs.count)
         let now = MonotonicClock.nanos()
         let late: [ReservedJob] = state.withLock { s in
@@ -254,7 +256,13 @@ public final class QueueWorker: Sendable {
             return []
         }
         if !late.isEmpty {
-            Task { _ = try? await queue.release(worker: configuration.id, late) }
+            do {
+                try await queue.release(worker: configuration.id, late)
+            } catch {
+                logger.warning(
+                    "could not hand back jobs reserved as shutdown began; they will be reclaimed when this worker's heartbeat expires",
+                    metadata: ["error": "\(error)", "count": "\(late.count)"])
+            }
         }
     }
 
