@@ -78,6 +78,7 @@ enum ConfigFile {
                 case "export_oriented_threshold":
                     fixed.exportOrientedThresholdPermille = defaults.exportOrientedThresholdPermille
                 case "rnd_priority_floor": fixed.rndPriorityFloor = defaults.rndPriorityFloor
+                case "rnd_selection_band": fixed.rndSelectionBand = defaults.rndSelectionBand
                 case "excellent_store_places": fixed.excellentStorePlaces = defaults.excellentStorePlaces
                 case "national_goal_usd_k": fixed.nationalGoalUSDk = defaults.nationalGoalUSDk
                 case "chunk_size": fixed.chunkSize = defaults.chunkSize
@@ -117,6 +118,7 @@ enum ConfigFile {
         case "fx_krw_per_usd": return int { c.fxKRWPerUSD = $0 }
         case "export_oriented_threshold": return permille { c.exportOrientedThresholdPermille = $0 }
         case "rnd_priority_floor": return int { c.rndPriorityFloor = $0 }
+        case "rnd_selection_band": return int { c.rndSelectionBand = $0 }
         case "national_goal_usd_k": return int { c.nationalGoalUSDk = Int64($0) }
         case "chunk_size": return int { c.chunkSize = $0 }
         case "top_markets": return int { c.topMarkets = $0 }

@@ -22,6 +22,9 @@ public struct ProgramConfiguration: Sendable, Equatable {
     public var exportOrientedThresholdPermille = 300
     /// `rnd_priority_floor`: readiness (0-100) an R&D-success firm needs for the priority tier.
     public var rndPriorityFloor = 60
+    /// `rnd_selection_band`: readiness points a firm with a government R&D success is credited
+    /// with in the desks' computed rankings, so it goes ahead of firms up to that much readier.
+    public var rndSelectionBand = 5
     /// `national_goal_usd_k`: the national export goal (USD 200 billion).
     public var nationalGoalUSDk: Int64 = 200_000_000
     /// `program_start`: the first day of the first two-week period.
@@ -71,6 +74,7 @@ public struct ProgramConfiguration: Sendable, Equatable {
             problems.append("export_oriented_threshold must be between 0 and 1")
         }
         if !(0...100).contains(rndPriorityFloor) { problems.append("rnd_priority_floor must be between 0 and 100") }
+        if !(0...100).contains(rndSelectionBand) { problems.append("rnd_selection_band must be between 0 and 100") }
         if nationalGoalUSDk < 1 { problems.append("national_goal_usd_k must be positive") }
         if chunkSize < 1 { problems.append("chunk_size must be at least 1") }
         if !(1...20).contains(topMarkets) { problems.append("top_markets must be 1 to 20") }
@@ -100,6 +104,7 @@ public struct ProgramConfiguration: Sendable, Equatable {
             ("program_start", "\(programStart)"),
             ("program_year", "\(programYear)"),
             ("rnd_priority_floor", "\(rndPriorityFloor)"),
+            ("rnd_selection_band", "\(rndSelectionBand)"),
             ("top_markets", "\(topMarkets)"),
         ]
     }

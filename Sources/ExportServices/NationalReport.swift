@@ -72,6 +72,23 @@ public struct NationalReport: Sendable {
         return national.pool.filter { !reached.contains($0.firm.id) }.count
     }
 
+    /// Pool firms with and without a government R&D success, and how many of each were matched.
+    public var rndMatching: (rnd: Int, rndMatched: Int, other: Int, otherMatched: Int) {
+        let matched = Set(matches.map(\.firm))
+        var out = (rnd: 0, rndMatched: 0, other: 0, otherMatched: 0)
+        for c in national.pool {
+            let m = matched.contains(c.firm.id) ? 1 : 0
+            if c.firm.rndSuccess {
+                out.rnd += 1
+                out.rndMatched += m
+            } else {
+                out.other += 1
+                out.otherMatched += m
+            }
+        }
+        return out
+    }
+
     public var seats: Int { desks.reduce(0) { $0 + $1.capacity } }
     public var reservedSeats: Int { desks.reduce(0) { $0 + $1.reserved } }
     public var contracts: Int { ecosystems.reduce(0) { $0 + $1.contracts } }

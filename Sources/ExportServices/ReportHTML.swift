@@ -177,6 +177,10 @@ struct ReportHTML {
             h +=
                 "<p>Computed lists were cut at \(c.preferenceListLength) contracts (preference_list_length); uncut, \(num(e)) seats would stay empty instead of \(num(r.seats - r.matchedCount)).</p>\n"
         }
+        let rd = r.rndMatching
+        func rate(_ m: Int, _ n: Int) -> String { Decimal.ratio(Int64(m) * 100, Int64(n), places: 1) + " %" }
+        h +=
+            "<p>R&amp;D priority in selection: pool firms with a government R&amp;D success count \(c.rndSelectionBand) readiness points more in the desks' computed rankings. Matched: \(num(rd.rndMatched)) of \(num(rd.rnd)) of them (<b>\(rate(rd.rndMatched, rd.rnd))</b>) against \(num(rd.otherMatched)) of \(num(rd.other)) other pool firms (\(rate(rd.otherMatched, rd.other))).</p>\n"
         h += "<h3>The quota's trade-off</h3>\n"
         h +=
             "<p class=\"note\">The same lists matched without a quota, with the soft reserve (a reserved seat no emerging contract claims goes to the best other contract) and with the hard one (it stays empty). Median choice: the median position of the matched contract on its firm's list (1 = first choice).</p>\n"

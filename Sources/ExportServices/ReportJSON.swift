@@ -67,6 +67,17 @@ extension NationalReport {
             }
             w.key("matching")
             matching(&w)
+            w.key("rnd_priority")
+            w.object { w in
+                let r = rndMatching
+                w.field("selection_band", c.rndSelectionBand)
+                w.field("pool_firms_rnd", r.rnd)
+                w.field("matched_rnd", r.rndMatched)
+                w.decimalField("match_rate_rnd", Decimal.ratio(Int64(r.rndMatched), Int64(r.rnd), places: 4))
+                w.field("pool_firms_other", r.other)
+                w.field("matched_other", r.otherMatched)
+                w.decimalField("match_rate_other", Decimal.ratio(Int64(r.otherMatched), Int64(r.other), places: 4))
+            }
             w.key("pool")
             w.array { w in
                 for (i, p) in national.pool.enumerated() {

@@ -76,11 +76,13 @@ struct EcosystemTests {
         ms.max { pot[Int($0)] != pot[Int($1)] ? pot[Int($0)] < pot[Int($1)] : $0 > $1 }
     }
 
-    @Test(arguments: [1 as UInt64, 2, 3])
-    func computedPreferencesFollowTheDocumentedRules(seed: UInt64) {
+    @Test(arguments: [(1 as UInt64, 5), (2, 0), (3, 30), (4, 5)])
+    func computedPreferencesFollowTheDocumentedRules(seed: UInt64, band: Int) {
         var gen = RandomEcosystem(seed: seed)
         let input = gen.input(firms: 150, companies: 25)
-        let engine = EcosystemEngine(markets: markets, configuration: ProgramConfiguration())
+        var configuration = ProgramConfiguration()
+        configuration.rndSelectionBand = band
+        let engine = EcosystemEngine(markets: markets, configuration: configuration)
         let prefs = engine.preferences(input)
         let p = prefs.problem
         #expect(prefs.firms.map(\.firm.id) == input.firms.map(\.firm.id).sorted())
@@ -108,13 +110,15 @@ struct EcosystemTests {
             if Set(got.map(\.0)).count < got.count { severalPerDesk += 1 }
             for (j, c) in p.list(f).enumerated() {
                 #expect(c.emerging == markets[c.market].emerging)
-                deskContracts[Int(c.desk)].append(
-                    (pot[Int(c.market)] * Int64(cand.readiness), cand.firm.id, j, c.deskRank))
+                // R&D priority: an R&D-successful firm counts `band` readiness points more.
+                let readiness = Int64(cand.readiness) + (cand.firm.rndSuccess ? Int64(band) * 100 : 0)
+                deskContracts[Int(c.desk)].append((pot[Int(c.market)] * readiness, cand.firm.id, j, c.deskRank))
             }
         }
         #expect(severalPerDesk > 0, "some firms must offer a desk two contracts")
-        // A computed desk order: potential in the contract's market x readiness, then firm id,
-        // then the firm's own order.
+        #expect(prefs.firms.contains { $0.firm.rndSuccess } && prefs.firms.contains { !$0.firm.rndSuccess })
+        // A computed desk order: potential in the contract's market x selection readiness, then
+        // firm id, then the firm's own order.
         for contracts in deskContracts {
             let order = contracts.sorted { ($0.eval, $1.id, $1.slot) > ($1.eval, $0.id, $0.slot) }
             #expect(order.map(\.rank) == Array(0..<Int32(contracts.count)))

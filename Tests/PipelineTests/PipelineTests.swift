@@ -464,6 +464,10 @@ struct PipelineTests {
         } else {
             #expect(totals["projected_export_usd_k"] is NSNull)
         }
+        // R&D priority: the pool splits into R&D-successful firms and the others, matched or not.
+        let rnd = r["rnd_priority"] as! [String: Any]
+        #expect((rnd["pool_firms_rnd"] as! Int) + (rnd["pool_firms_other"] as! Int) == totals["pool_size"] as! Int)
+        #expect((rnd["matched_rnd"] as! Int) + (rnd["matched_other"] as! Int) == totals["matched"] as! Int)
         // Every pool firm has a channel; no excellent store holds more than its places.
         #expect(r["pool_firms_without_channel"] as? Int == 0)
         let store = r["excellent_store"] as! [String: Int]

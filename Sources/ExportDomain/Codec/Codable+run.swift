@@ -34,6 +34,7 @@ extension ProgramConfiguration {
         w.int(nationalGoalUSDk)
         w.int(midSizeLargeKRWm)
         w.int(excellentStorePlaces)
+        w.int(rndSelectionBand)
     }
 
     public static func decode(_ r: inout BinaryReader) throws(DecodeError) -> ProgramConfiguration {
@@ -61,6 +62,7 @@ extension ProgramConfiguration {
         c.nationalGoalUSDk = try r.int()
         c.midSizeLargeKRWm = try r.int()
         c.excellentStorePlaces = try r.intValue()
+        c.rndSelectionBand = try r.intValue()
         let problems = c.validate()
         guard problems.isEmpty else { throw DecodeError("configuration: " + problems.joined(separator: "; ")) }
         return c

@@ -41,8 +41,10 @@ public struct EcosystemInput: Sendable, Equatable {
 ///   value 0 are not acceptable. No cap: `ContractProblem.cut` applies `preference_list_length`.
 /// - A desk with rows in `desk_rankings.csv` orders contracts by its rank of the firm, then the
 ///   firm's own order; firms it does not rank are unacceptable to it. Any other desk orders them
-///   by the firm's potential in the contract's market x readiness, higher first, ties by firm id,
-///   then the firm's own order.
+///   by the firm's potential in the contract's market x its selection readiness, higher first,
+///   ties by firm id, then the firm's own order. The selection readiness is the readiness, plus
+///   `rnd_selection_band` points for a firm with a government R&D success (R&D priority in
+///   selection: it goes ahead of firms up to that much readier in the same market).
 /// - Reserved slots: `EmergingReserve.allocate`, from capacities and market coverage only.
 public struct EcosystemPreferences: Sendable {
     /// Firms in id order.
@@ -103,6 +105,8 @@ public struct EcosystemPreferences: Sendable {
             input, desks: desks.count, firmIndex: firmIndex, deskIndex: deskIndex)
         self.ownRanking = ownRanking
 
+        let band = Int64(model.configuration.rndSelectionBand) * 100  // readiness is in hundredths
+        let selection = firms.map { Int64($0.readiness) + ($0.firm.rndSuccess ? band : 0) }
         // Each desk's order over the contracts that reach it: (key, firm, position in its list).
         var byDesk = [[(key: Int64, firm: Int32, slot: Int32, contract: Int)]](repeating: [], count: desks.count)
         var contracts: [[ContractProblem.Contract]] = []
@@ -115,7 +119,7 @@ public struct EcosystemPreferences: Sendable {
                     guard let r = ranked[desk][f] else { continue }
                     key = Int64(r)
                 } else {
-                    key = -potential[f * nm + Int(market)] * Int64(firms[f].readiness)
+                    key = -potential[f * nm + Int(market)] * selection[f]
                 }
                 byDesk[desk].append((key, Int32(f), Int32(out.count), contracts.count << 20 | out.count))
                 out.append(
