@@ -7,8 +7,8 @@ import RedisClient
 /// one thread per core, `concurrency` such jobs would hold every thread, and the worker's own
 /// loops (heartbeat, reserving, reporting, timeouts) could not run until one finished: the
 /// heartbeat would lapse, the jobs would be reclaimed and run again elsewhere, and a long enough
-/// job would never finish. Handlers run here instead, one thread per job slot, so the worker's
-/// loops always have the cooperative pool to themselves.
+/// job would never finish. Handlers run here instead, one thread per job slot, and the worker's
+/// lease-keeping loops on threads of their own (`control`, with `LeaseTimers` for their sleeps).
 ///
 /// One pool per process for handlers (`shared`), grown to the largest concurrency any worker in it
 /// asked for, and one for the workers' own loops (`control`); their threads
