@@ -76,14 +76,18 @@ struct QueueFaultTests {
 
     @Test func sigtermFinishesRunningJobsAndStopsReserving() async throws {
         let f = try QueueFixture()
-        let a = try f.startProbe(id: "A", concurrency: 2, extra: ["QP_DRAIN_MS": "5000"])
-        _ = try await f.queue.enqueue((0..<8).map { f.spec("t\($0)", kind: "sleep", payload: "700") })
+        // Jobs of 3 s: on a loaded machine the signal must still land before the first one ends
+        // (or A would rightly start a third), and the drain (10 s) outlasts them.
+        let a = try f.startProbe(id: "A", concurrency: 2, extra: ["QP_DRAIN_MS": "10000"])
+        _ = try await f.queue.enqueue((0..<8).map { f.spec("t\($0)", kind: "sleep", payload: "3000") })
         try await eventually("A runs two") { try await f.queue.list(.active).count == 2 }
         let running = try await f.queue.list(.active)
         a.signal(SIGTERM)
         #expect(await exitStatus(of: a) == 0)
         for id in running { #expect(try await f.queue.job(id)?.state == "done", "\(id) finished during the drain") }
-        #expect(try await f.queue.depths()["default"] == 6)
+        var states: [String] = []
+        for i in 0..<8 { states.append("t\(i):\(try await f.queue.job("t\(i)")?.state ?? "-")") }
+        #expect(try await f.queue.depths()["default"] == 6, "\(states) running \(running)")
         #expect(try await f.queue.workers().isEmpty, "A deregistered")
         let rec = Recorder()
         f.startWorker(try f.config(id: "B"), handlers: ["sleep": rec.handler()])
