@@ -72,15 +72,7 @@ struct ExportScheduler: AsyncParsableCommand {
         ignoreBrokenPipes()
         try daemon.bootstrapLogging()
         let logger = Logger(label: "export-scheduler")
-        var user: String?
-        do {
-            var redisConfig = try RedisConfiguration.fromEnvironment()
-            redisConfig.clientName = "export-scheduler"
-            user = redisConfig.url.user
-            try await serve(redisConfig, logger: logger)
-        } catch {
-            throw DaemonExit.stopping(because: error, user: user, logger: logger)
-        }
+        try await DaemonExit.serving(as: "export-scheduler", logger: logger) { try await serve($0, logger: logger) }
     }
 
     func serve(_ redisConfig: RedisConfiguration, logger: Logger) async throws {

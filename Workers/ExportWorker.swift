@@ -67,15 +67,7 @@ struct ExportWorker: AsyncParsableCommand {
         ignoreBrokenPipes()
         try daemon.bootstrapLogging()
         let logger = Logger(label: "export-worker")
-        var user: String?
-        do {
-            var redisConfig = try RedisConfiguration.fromEnvironment()
-            redisConfig.clientName = "export-worker"
-            user = redisConfig.url.user
-            try await serve(redisConfig, logger: logger)
-        } catch {
-            throw DaemonExit.stopping(because: error, user: user, logger: logger)
-        }
+        try await DaemonExit.serving(as: "export-worker", logger: logger) { try await serve($0, logger: logger) }
     }
 
     func serve(_ redisConfig: RedisConfiguration, logger: Logger) async throws {

@@ -13,6 +13,22 @@ public enum DaemonExit {
     /// Any other error the daemon cannot carry on from.
     public static let failure: Int32 = 1
 
+    /// Reads REDIS_URL (naming the connection `clientName`) and runs `serve` with it; whatever
+    /// ends it with an error ends the daemon through `stopping(because:user:logger:)`.
+    public static func serving(
+        as clientName: String, logger: Logger, _ serve: (RedisConfiguration) async throws -> Void
+    ) async throws {
+        var user: String?
+        do {
+            var redisConfig = try RedisConfiguration.fromEnvironment()
+            redisConfig.clientName = clientName
+            user = redisConfig.url.user
+            try await serve(redisConfig)
+        } catch {
+            throw stopping(because: error, user: user, logger: logger)
+        }
+    }
+
     /// Logs why the daemon stops, as one line through `logger` (text or JSON, like every other
     /// line), and returns what to throw from `run()`: an `ExitCode`, so ArgumentParser prints
     /// nothing more. Usage errors (`ValidationError`) pass through and exit 64.

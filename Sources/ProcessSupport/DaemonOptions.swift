@@ -66,18 +66,24 @@ public enum FlagCheck {
 }
 
 extension ParsableCommand {
+    /// Ignores SIGPIPE (`ignoreBrokenPipes`), then parses the command line and runs the command
+    /// it names, as ArgumentParser's own `main` does; errors are the caller's to print.
+    public static func parseAndRun() async throws {
+        ignoreBrokenPipes()
+        var command = try parseAsRoot()
+        if var c = command as? AsyncParsableCommand {
+            try await c.run()
+        } else {
+            try command.run()
+        }
+    }
+
     /// The daemons' `main`: ignores SIGPIPE first thing, then parses and runs like
     /// ArgumentParser's own, except that an error is one line on standard error (`error: ...`),
     /// never the usage block after it. Exit codes: 0, 64 (a bad flag), or what `run()` threw.
     public static func daemonMain() async -> Never {
-        ignoreBrokenPipes()
         do {
-            var command = try parseAsRoot()
-            if var c = command as? AsyncParsableCommand {
-                try await c.run()
-            } else {
-                try command.run()
-            }
+            try await parseAndRun()
             Glibc.exit(0)
         } catch {
             let code = exitCode(for: error)

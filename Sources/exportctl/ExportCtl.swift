@@ -27,16 +27,6 @@ struct ExportCtl: AsyncParsableCommand {
     /// broke, or to a pipe whose reader left (`exportctl runs list | head -1`), is an error the
     /// command handles (or, for stdout, a quiet end), never a silent death with status 141.
     static func main() async {
-        ignoreBrokenPipes()
-        do {
-            var command = try parseAsRoot()
-            if var c = command as? AsyncParsableCommand {
-                try await c.run()
-            } else {
-                try command.run()
-            }
-        } catch {
-            exit(withError: error)
-        }
+        do { try await parseAndRun() } catch { exit(withError: error) }
     }
 }

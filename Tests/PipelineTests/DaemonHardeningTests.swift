@@ -383,23 +383,11 @@ struct DaemonHardeningTests {
 /// Connects to 127.0.0.1:`port`, sends half an HTTP request and closes with a reset (SO_LINGER 0).
 /// False when nothing listens there.
 func resetMidRequest(port: Int) -> Bool {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    guard fd >= 0 else { return false }
-    var addr = sockaddr_in()
-    addr.sin_family = sa_family_t(AF_INET)
-    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-    addr.sin_port = in_port_t(UInt16(port).bigEndian)
-    let ok = withUnsafePointer(to: &addr) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-            connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-        }
-    }
-    if ok == 0 {
-        let half = Array("GET / HTTP/1.1\r\n".utf8)
-        _ = half.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-        var linger = Glibc.linger(l_onoff: 1, l_linger: 0)
-        setsockopt(fd, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<Glibc.linger>.size))
-    }
+    guard let fd = try? connectLoopback(port) else { return false }
+    let half = Array("GET / HTTP/1.1\r\n".utf8)
+    _ = half.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+    var linger = Glibc.linger(l_onoff: 1, l_linger: 0)
+    setsockopt(fd, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<Glibc.linger>.size))
     close(fd)
-    return ok == 0
+    return true
 }

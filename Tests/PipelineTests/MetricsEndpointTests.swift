@@ -11,26 +11,6 @@ import Testing
 
 /// A TCP connection to 127.0.0.1:`port` whose reads give up after `timeout` seconds (so a test
 /// never hangs on a server that does not answer).
-private func connectLoopback(_ port: Int, timeout: Int = 30) throws -> Int32 {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-    var tv = timeval(tv_sec: timeout, tv_usec: 0)
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-    var addr = sockaddr_in()
-    addr.sin_family = sa_family_t(AF_INET)
-    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-    addr.sin_port = in_port_t(UInt16(port).bigEndian)
-    let ok = withUnsafePointer(to: &addr) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-            connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-        }
-    }
-    guard ok == 0 else {
-        close(fd)
-        throw TestSetupError("cannot connect to 127.0.0.1:\(port)")
-    }
-    return fd
-}
-
 /// Everything the server sends until it closes (or the read times out).
 private func readAll(_ fd: Int32) -> String {
     var response: [UInt8] = []

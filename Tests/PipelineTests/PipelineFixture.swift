@@ -184,10 +184,12 @@ func freePort() throws -> Int {
     return Int(UInt16(bigEndian: addr.sin_port))
 }
 
-/// GET `path` on 127.0.0.1:`port` over a plain socket: (status line, body).
-func httpGet(port: Int, path: String) throws -> (status: String, body: String) {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(fd) }
+/// A TCP socket connected to 127.0.0.1:`port`, reads timing out after `timeout` seconds.
+func connectLoopback(_ port: Int, timeout: Int = 30) throws -> Int32 {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+    guard fd >= 0 else { throw TestSetupError("socket: errno \(errno)") }
+    var tv = timeval(tv_sec: timeout, tv_usec: 0)
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
     var addr = sockaddr_in()
     addr.sin_family = sa_family_t(AF_INET)
     addr.sin_addr.s_addr = inet_addr("127.0.0.1")
@@ -197,7 +199,17 @@ func httpGet(port: Int, path: String) throws -> (status: String, body: String) {
             connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
         }
     }
-    guard ok == 0 else { throw TestSetupError("cannot connect to 127.0.0.1:\(port)") }
+    guard ok == 0 else {
+        close(fd)
+        throw TestSetupError("cannot connect to 127.0.0.1:\(port)")
+    }
+    return fd
+}
+
+/// GET `path` on 127.0.0.1:`port` over a plain socket: (status line, body).
+func httpGet(port: Int, path: String) throws -> (status: String, body: String) {
+    let fd = try connectLoopback(port)
+    defer { close(fd) }
     let request = Array("GET \(path) HTTP/1.1\r\nHost: localhost\r\n\r\n".utf8)
     _ = request.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
     var response: [UInt8] = []
