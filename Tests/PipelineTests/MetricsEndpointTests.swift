@@ -9,20 +9,6 @@ import Testing
     import Glibc
 #endif
 
-/// A TCP connection to 127.0.0.1:`port` whose reads give up after `timeout` seconds (so a test
-/// never hangs on a server that does not answer).
-/// Everything the server sends until it closes (or the read times out).
-private func readAll(_ fd: Int32) -> String {
-    var response: [UInt8] = []
-    var buf = [UInt8](repeating: 0, count: 65536)
-    while true {
-        let n = read(fd, &buf, buf.count)
-        if n <= 0 { break }
-        response += buf[0..<n]
-    }
-    return String(decoding: response, as: UTF8.self)
-}
-
 /// Sends `request` as it is; returns (status line, header lines, body).
 private func rawExchange(_ port: Int, _ request: String) throws -> (status: String, headers: [String], body: String) {
     let fd = try connectLoopback(port)

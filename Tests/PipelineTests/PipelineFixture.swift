@@ -184,7 +184,8 @@ func freePort() throws -> Int {
     return Int(UInt16(bigEndian: addr.sin_port))
 }
 
-/// A TCP socket connected to 127.0.0.1:`port`, reads timing out after `timeout` seconds.
+/// A TCP socket connected to 127.0.0.1:`port`, reads timing out after `timeout` seconds (so a
+/// test never hangs on a server that does not answer).
 func connectLoopback(_ port: Int, timeout: Int = 30) throws -> Int32 {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
     guard fd >= 0 else { throw TestSetupError("socket: errno \(errno)") }
@@ -206,12 +207,8 @@ func connectLoopback(_ port: Int, timeout: Int = 30) throws -> Int32 {
     return fd
 }
 
-/// GET `path` on 127.0.0.1:`port` over a plain socket: (status line, body).
-func httpGet(port: Int, path: String) throws -> (status: String, body: String) {
-    let fd = try connectLoopback(port)
-    defer { close(fd) }
-    let request = Array("GET \(path) HTTP/1.1\r\nHost: localhost\r\n\r\n".utf8)
-    _ = request.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+/// Everything the server sends until it closes (or the read times out).
+func readAll(_ fd: Int32) -> String {
     var response: [UInt8] = []
     var buf = [UInt8](repeating: 0, count: 65536)
     while true {
@@ -219,7 +216,16 @@ func httpGet(port: Int, path: String) throws -> (status: String, body: String) {
         if n <= 0 { break }
         response += buf[0..<n]
     }
-    let text = String(decoding: response, as: UTF8.self)
+    return String(decoding: response, as: UTF8.self)
+}
+
+/// GET `path` on 127.0.0.1:`port` over a plain socket: (status line, body).
+func httpGet(port: Int, path: String) throws -> (status: String, body: String) {
+    let fd = try connectLoopback(port)
+    defer { close(fd) }
+    let request = Array("GET \(path) HTTP/1.1\r\nHost: localhost\r\n\r\n".utf8)
+    _ = request.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+    let text = readAll(fd)
     guard let split = text.range(of: "\r\n\r\n") else { throw TestSetupError("no HTTP response: \(text)") }
     return (String(text[..<split.lowerBound].prefix { $0 != "\r" }), String(text[split.upperBound...]))
 }
