@@ -103,7 +103,7 @@ extension RegionSummary {
 }
 
 extension ChunkResult {
-    public static let version: UInt8 = 1
+    public static let version: UInt8 = 2
 
     /// Candidates travel as (priority, readiness, firm id, length-prefixed firm), so a merge can
     /// rank them without decoding the firms that do not make the cut (`mergeEncoded`).
@@ -114,7 +114,7 @@ extension ChunkResult {
         w.varint(UInt64(summaries.count))
         for s in summaries { s.encode(into: &w) }
         var firm = BinaryWriter()
-        for list in [pool, newExportSources] {
+        for list in [pool, newExportSources, leaders] {
             w.varint(UInt64(list.count))
             for c in list {
                 w.bool(c.priority)
@@ -143,7 +143,7 @@ extension ChunkResult {
         }
     }
 
-    /// Reads the envelope, the summaries and the two candidate lists' keys of one payload.
+    /// Reads the envelope, the summaries and the three candidate lists' keys of one payload.
     static func scan(
         _ bytes: [UInt8], payload: Int
     ) throws(DecodeError) -> (evaluated: Int, summaries: [RegionSummary], lists: [[EncodedCandidate]]) {
@@ -154,7 +154,7 @@ extension ChunkResult {
         var summaries: [RegionSummary] = []
         for _ in 0..<ns { summaries.append(try RegionSummary.decode(&r)) }
         var lists: [[EncodedCandidate]] = []
-        for _ in 0..<2 {
+        for _ in 0..<3 {
             let n = try r.count(minElementBytes: 16)
             var l: [EncodedCandidate] = []
             l.reserveCapacity(n)
@@ -191,17 +191,19 @@ extension ChunkResult {
             lists.append(out)
         }
         return ChunkResult(
-            summaries: s.summaries, pool: lists[0], newExportSources: lists[1], evaluatedFirms: s.evaluated)
+            summaries: s.summaries, pool: lists[0], newExportSources: lists[1], leaders: lists[2],
+            evaluatedFirms: s.evaluated)
     }
 
     /// The merge of encoded chunk results (`merge` of their decoded values, the same value),
-    /// decoding only the firms that make the first `poolSize` of each list.
+    /// decoding only the firms that make the first `poolSize` of each list (leaders: the first
+    /// `Leaders.limit` of each industry).
     public static func mergeEncoded(_ payloads: [[UInt8]], markets: Int, poolSize: Int) throws(DecodeError)
         -> ChunkResult
     {
         var byRegion: [Office: RegionSummary] = [:]
         var evaluated = 0
-        var keys: [[EncodedCandidate]] = [[], []]
+        var keys: [[EncodedCandidate]] = [[], [], []]
         for (i, p) in payloads.enumerated() {
             let s = try scan(p, payload: i)
             evaluated += s.evaluated
@@ -212,7 +214,7 @@ extension ChunkResult {
                     byRegion[summary.region]!.merge(summary)
                 }
             }
-            for l in 0..<2 { keys[l] += s.lists[l] }
+            for l in 0..<3 { keys[l] += s.lists[l] }
         }
         var lists: [[PoolCandidate]] = []
         for l in 0..<2 {
@@ -221,8 +223,11 @@ extension ChunkResult {
             for c in keys[l].prefix(poolSize) { out.append(try firm(c, in: payloads, markets: markets)) }
             lists.append(out)
         }
+        // Leaders rank on their firms (industry, exports): decoded all, then cut per industry.
+        var leaders: [PoolCandidate] = []
+        for c in keys[2] { leaders.append(try firm(c, in: payloads, markets: markets)) }
         return ChunkResult(
             summaries: Office.allCases.compactMap { byRegion[$0] }, pool: lists[0], newExportSources: lists[1],
-            evaluatedFirms: evaluated)
+            leaders: Leaders.top(leaders, limit: Leaders.limit(poolSize: poolSize)), evaluatedFirms: evaluated)
     }
 }

@@ -14,12 +14,15 @@ public struct EcosystemInput: Sendable, Equatable {
     public var applications: [Application]
     /// `desk_rankings.csv` rows of this industry's desks (any order).
     public var deskRankings: [DeskRanking]
+    /// Firms of this industry outside the pool able to lead a consortium (`Leaders`), any order.
+    public var leaders: [PoolCandidate]
 
     public init(
         industry: Industry, firms: [PoolCandidate], newExportSources: [PoolCandidate] = [],
         companies: [TradingCompany], institutions: [Institution] = [], applications: [Application] = [],
-        deskRankings: [DeskRanking] = []
+        deskRankings: [DeskRanking] = [], leaders: [PoolCandidate] = []
     ) {
+        self.leaders = leaders
         self.industry = industry
         self.firms = firms
         self.newExportSources = newExportSources
