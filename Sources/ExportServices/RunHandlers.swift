@@ -189,12 +189,11 @@ public struct RunHandlers: Sendable {
     /// first in leader order, as many as consortia of `consortium_min` its pool firms could
     /// fill beside a leader.
     public static func ecosystemInputs(national: ChunkResult, tables t: RunTables) -> [EcosystemInput] {
-        let inPool = Set(national.pool.map(\.firm.id))
-        let memberSlots = max(1, t.configuration.consortiumMin - 1)
+        let outside = Leaders.outsideThePool(
+            national.leaders, pool: national.pool, consortiumMin: t.configuration.consortiumMin)
         return Industry.allCases.map { ind in
             let firms = national.pool.filter { $0.firm.industry == ind }
             let ids = Set(firms.map(\.firm.id))
-            let leaders = national.leaders.filter { $0.firm.industry == ind && !inPool.contains($0.firm.id) }
             return EcosystemInput(
                 industry: ind, firms: firms,
                 newExportSources: national.newExportSources.filter { $0.firm.industry == ind },
@@ -202,7 +201,7 @@ public struct RunHandlers: Sendable {
                 institutions: t.institutions.filter { $0.industries.contains(ind) || $0.kind == .SUPPORT },
                 applications: t.applications.filter { ids.contains($0.firm) },
                 deskRankings: t.deskRankings.filter { $0.industry == ind },
-                leaders: Array(leaders.prefix((firms.count + memberSlots - 1) / memberSlots)))
+                leaders: outside[ind.index])
         }
     }
 

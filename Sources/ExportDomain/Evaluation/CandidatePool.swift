@@ -95,4 +95,23 @@ public enum Leaders {
     public static func merge(_ lists: [[PoolCandidate]], limit: Int) -> [PoolCandidate] {
         top(lists.flatMap { $0 }, limit: limit)
     }
+
+    /// The leaders from outside the pool each industry's ecosystem job is given, by
+    /// `Industry.index`: of `leaders` (the national list, any order), those not in `pool`, the
+    /// first in leader order, as many as consortia of `consortiumMin` the
+    /// industry's pool firms could fill beside a leader.
+    public static func outsideThePool(_ leaders: [PoolCandidate], pool: [PoolCandidate], consortiumMin: Int)
+        -> [[PoolCandidate]]
+    {
+        let inPool = Set(pool.map(\.firm.id))
+        let memberSlots = max(1, consortiumMin - 1)
+        var poolFirms = [Int](repeating: 0, count: Industry.allCases.count)
+        for c in pool { poolFirms[c.firm.industry.index] += 1 }
+        var out = [[PoolCandidate]](repeating: [], count: Industry.allCases.count)
+        for c in leaders.sorted(by: ranksBefore) where !inPool.contains(c.firm.id) {
+            let i = c.firm.industry.index
+            if out[i].count < (poolFirms[i] + memberSlots - 1) / memberSlots { out[i].append(c) }
+        }
+        return out
+    }
 }
