@@ -245,7 +245,11 @@ struct EvaluationPropertyTests {
         let firms = nation.firms(1_500)
         let records = nation.records(for: firms)
         let evaluator = Evaluator(markets: .builtin, configuration: config(pool: 300))
-        let whole = ChunkResult.merge([evaluator.evaluate(firms, records: records)], poolSize: 300).encoded()
+        let wholeResult = ChunkResult.merge([evaluator.evaluate(firms, records: records)], poolSize: 300)
+        let whole = wholeResult.encoded()
+        // The mid-sized firms' entries travel too: every one of them, by firm id, some with markets.
+        #expect(wholeResult.midsize.map(\.firm) == firms.filter { $0.sizeClass == .MIDSIZE }.map(\.id).sorted())
+        #expect(wholeResult.midsize.contains { !$0.markets.isEmpty })
         for chunks in [2, 7, 100] {
             let order = nation.shuffled(firms)
             var parts: [ChunkResult] = []
@@ -440,13 +444,14 @@ struct EvaluationPropertyTests {
             firms, records: nation.records(for: firms))
         let bytes = r.encoded()
         #expect(try ChunkResult.decode(bytes, markets: MarketTable.builtin.count) == r)
+        #expect(r.midsize.contains { !$0.markets.isEmpty } && r.midsize.contains { $0.markets.isEmpty })
         // Every truncation fails cleanly; a wrong version or kind is named.
         for cut in stride(from: 0, to: bytes.count - 1, by: max(1, bytes.count / 300)) {
             #expect(throws: DecodeError.self) { try ChunkResult.decode(Array(bytes[0..<cut]), markets: 44) }
         }
         var wrong = bytes
         wrong[3] = 9
-        #expect(throws: DecodeError("payload version 9; this program reads version 2")) {
+        #expect(throws: DecodeError("payload version 9; this program reads version 3")) {
             try ChunkResult.decode(wrong, markets: 44)
         }
         // A hostile count is refused before anything is allocated.

@@ -103,10 +103,11 @@ extension RegionSummary {
 }
 
 extension ChunkResult {
-    public static let version: UInt8 = 2
+    public static let version: UInt8 = 3
 
     /// Candidates travel as (priority, readiness, firm id, length-prefixed firm), so a merge can
-    /// rank them without decoding the firms that do not make the cut (`mergeEncoded`).
+    /// rank them without decoding the firms that do not make the cut (`mergeEncoded`); the
+    /// mid-sized firms' entries follow the three candidate lists.
     public func encoded() -> [UInt8] {
         var w = BinaryWriter()
         w.envelope(kind: PayloadKind.chunkResult, version: Self.version)
@@ -125,6 +126,7 @@ extension ChunkResult {
                 w.bytes(firm.bytes)
             }
         }
+        w.list(midsize) { w, e in e.encode(into: &w) }
         return w.bytes
     }
 
@@ -143,10 +145,13 @@ extension ChunkResult {
         }
     }
 
-    /// Reads the envelope, the summaries and the three candidate lists' keys of one payload.
+    /// Reads the envelope, the summaries, the three candidate lists' keys and the mid-sized
+    /// firms' entries of one payload.
     static func scan(
-        _ bytes: [UInt8], payload: Int
-    ) throws(DecodeError) -> (evaluated: Int, summaries: [RegionSummary], lists: [[EncodedCandidate]]) {
+        _ bytes: [UInt8], payload: Int, markets: Int
+    ) throws(DecodeError) -> (
+        evaluated: Int, summaries: [RegionSummary], lists: [[EncodedCandidate]], midsize: [MidsizeEntry]
+    ) {
         var r = BinaryReader(bytes)
         try r.envelope(kind: PayloadKind.chunkResult, version: version)
         let evaluated = try r.intValue()
@@ -169,8 +174,12 @@ extension ChunkResult {
             }
             lists.append(l)
         }
+        let midsize = try r.list(minElementBytes: MidsizeEntry.minBytes) {
+            (r: inout BinaryReader) throws(DecodeError) in
+            try MidsizeEntry.decode(&r, markets: markets)
+        }
         try r.expectEnd()
-        return (evaluated, summaries, lists)
+        return (evaluated, summaries, lists, midsize)
     }
 
     static func firm(_ c: EncodedCandidate, in payloads: [[UInt8]], markets: Int) throws(DecodeError) -> PoolCandidate {
@@ -182,7 +191,7 @@ extension ChunkResult {
     }
 
     public static func decode(_ bytes: [UInt8], markets: Int) throws(DecodeError) -> ChunkResult {
-        let s = try scan(bytes, payload: 0)
+        let s = try scan(bytes, payload: 0, markets: markets)
         var lists: [[PoolCandidate]] = []
         for l in s.lists {
             var out: [PoolCandidate] = []
@@ -192,20 +201,21 @@ extension ChunkResult {
         }
         return ChunkResult(
             summaries: s.summaries, pool: lists[0], newExportSources: lists[1], leaders: lists[2],
-            evaluatedFirms: s.evaluated)
+            midsize: s.midsize, evaluatedFirms: s.evaluated)
     }
 
     /// The merge of encoded chunk results (`merge` of their decoded values, the same value),
     /// decoding only the firms that make the first `poolSize` of each list (leaders: the first
-    /// `Leaders.limit` of each industry).
+    /// `Leaders.limit` of each industry; mid-sized firms: every entry, by firm id).
     public static func mergeEncoded(_ payloads: [[UInt8]], markets: Int, poolSize: Int) throws(DecodeError)
         -> ChunkResult
     {
         var byRegion: [Office: RegionSummary] = [:]
         var evaluated = 0
         var keys: [[EncodedCandidate]] = [[], [], []]
+        var midsize: [MidsizeEntry] = []
         for (i, p) in payloads.enumerated() {
-            let s = try scan(p, payload: i)
+            let s = try scan(p, payload: i, markets: markets)
             evaluated += s.evaluated
             for summary in s.summaries {
                 if byRegion[summary.region] == nil {
@@ -215,6 +225,7 @@ extension ChunkResult {
                 }
             }
             for l in 0..<3 { keys[l] += s.lists[l] }
+            midsize += s.midsize
         }
         var lists: [[PoolCandidate]] = []
         for l in 0..<2 {
@@ -228,6 +239,7 @@ extension ChunkResult {
         for c in keys[2] { leaders.append(try firm(c, in: payloads, markets: markets)) }
         return ChunkResult(
             summaries: Office.allCases.compactMap { byRegion[$0] }, pool: lists[0], newExportSources: lists[1],
-            leaders: Leaders.top(leaders, limit: Leaders.limit(poolSize: poolSize)), evaluatedFirms: evaluated)
+            leaders: Leaders.top(leaders, limit: Leaders.limit(poolSize: poolSize)),
+            midsize: midsize.sorted { $0.firm < $1.firm }, evaluatedFirms: evaluated)
     }
 }

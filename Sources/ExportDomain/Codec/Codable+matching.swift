@@ -189,13 +189,7 @@ extension EcosystemResult {
             w.firmID(s.firm)
             w.int(s.readiness)
             w.u8((s.procurementExcellent ? 1 : 0) | (s.homeShoppingBestseller ? 2 : 0))
-            w.list(s.markets) { w, m in
-                w.u8(m.market)
-                w.int(m.potentialUSDk)
-                w.int(m.untappedUSDk)
-                // 0: no gate; 1 + the certification's index, plus 128 when the firm holds it.
-                w.u8(m.gate.map { UInt8(Certification.allCases.firstIndex(of: $0)! + 1) | (m.gateHeld ? 128 : 0) } ?? 0)
-            }
+            w.list(s.markets) { w, m in m.encode(into: &w) }
         }
         return w.bytes
     }
@@ -266,18 +260,8 @@ extension EcosystemResult {
             let firm = try r.firmID()
             let readiness = try r.int(in: 0...10_000, "readiness")
             let flags = try r.u8()
-            let picks = try r.list(minElementBytes: 3) { (r: inout BinaryReader) throws(DecodeError) in
-                let market = try r.market(n)
-                let potential = try r.int()
-                let untapped = try r.int()
-                let g = try r.u8()
-                let index = Int(g & 127)
-                guard index <= Certification.allCases.count, g & 128 == 0 || index > 0 else {
-                    throw DecodeError("entry gate \(g) out of range")
-                }
-                return MarketPick(
-                    market: market, potentialUSDk: potential, untappedUSDk: untapped,
-                    gate: index > 0 ? Certification.allCases[index - 1] : nil, gateHeld: g & 128 != 0)
+            let picks = try r.list(minElementBytes: 4) { (r: inout BinaryReader) throws(DecodeError) in
+                try MarketPick.decode(&r, markets: n)
             }
             return NewExportSource(
                 firm: firm, readiness: readiness, procurementExcellent: flags & 1 != 0,

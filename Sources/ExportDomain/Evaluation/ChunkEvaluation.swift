@@ -1,6 +1,7 @@
 /// What one evaluation job computes from a chunk of firms (and their export records): a summary
-/// per region, and the chunk's best pool candidates and new-export-source candidates, each list
-/// cut to the pool size. Results of any chunking merge to the same national result.
+/// per region, the chunk's best pool candidates and new-export-source candidates, each list cut
+/// to the pool size, its leaders, and an entry per mid-sized firm. Results of any chunking merge
+/// to the same national result.
 public struct ChunkResult: Sendable, Equatable {
     /// One per region present, in `Office.allCases` order.
     public var summaries: [RegionSummary]
@@ -12,16 +13,20 @@ public struct ChunkResult: Sendable, Equatable {
     /// Every firm able to lead a consortium (`Leaders.isEligible`), in the pool or not, in
     /// leader order (`Leaders.ranksBefore`), at most `Leaders.limit` per industry.
     public var leaders: [PoolCandidate]
+    /// Every mid-sized firm with its tailored track's markets (`MidsizeTrack`), by firm id; never
+    /// cut.
+    public var midsize: [MidsizeEntry]
     public var evaluatedFirms: Int
 
     public init(
         summaries: [RegionSummary], pool: [PoolCandidate], newExportSources: [PoolCandidate],
-        leaders: [PoolCandidate] = [], evaluatedFirms: Int
+        leaders: [PoolCandidate] = [], midsize: [MidsizeEntry] = [], evaluatedFirms: Int
     ) {
         self.summaries = summaries
         self.pool = pool
         self.newExportSources = newExportSources
         self.leaders = leaders
+        self.midsize = midsize
         self.evaluatedFirms = evaluatedFirms
     }
 
@@ -38,6 +43,7 @@ public struct ChunkResult: Sendable, Equatable {
             pool: CandidatePool.merge(results.map(\.pool), n: poolSize),
             newExportSources: CandidatePool.merge(results.map(\.newExportSources), n: poolSize),
             leaders: Leaders.merge(results.map(\.leaders), limit: Leaders.limit(poolSize: poolSize)),
+            midsize: results.flatMap(\.midsize).sorted { $0.firm < $1.firm },
             evaluatedFirms: results.reduce(0) { $0 + $1.evaluatedFirms })
     }
 }
@@ -69,6 +75,7 @@ public struct Evaluator: Sendable {
         var pool: [PoolCandidate] = []
         var sources: [PoolCandidate] = []
         var leaders: [PoolCandidate] = []
+        var midsize: [MidsizeEntry] = []
         var scratch: [Double] = []
         for f in firms {
             // This firm's records: a binary search for the first, then a run.
@@ -82,6 +89,9 @@ public struct Evaluator: Sendable {
             while end < sorted.endIndex && sorted[end].firm == f.id { end += 1 }
             byRegion[f.region, default: RegionSummary(region: f.region)].add(
                 f, records: sorted[lo..<end], configuration: configuration)
+            if let e = MidsizeTrack.entry(f, records: sorted[lo..<end], model: model, scratch: &scratch) {
+                midsize.append(e)
+            }
             let eligible = CandidatePool.isEligible(f)
             let leader = Leaders.isEligible(f)
             guard eligible || leader else { continue }
@@ -99,6 +109,6 @@ public struct Evaluator: Sendable {
             pool: CandidatePool.top(pool, n: configuration.poolSize),
             newExportSources: CandidatePool.top(sources, n: configuration.poolSize),
             leaders: Leaders.top(leaders, limit: Leaders.limit(poolSize: configuration.poolSize)),
-            evaluatedFirms: firms.count)
+            midsize: midsize.sorted { $0.firm < $1.firm }, evaluatedFirms: firms.count)
     }
 }
