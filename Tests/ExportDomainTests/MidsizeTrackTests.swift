@@ -13,6 +13,23 @@ extension RandomNation {
             return f
         }
     }
+
+    /// Companies with one to three desks of random industries, covering a few random markets
+    /// (some list none, so cover every market), success rates drawn from few values (ties).
+    mutating func companies(_ n: Int) -> [TradingCompany] {
+        (0..<n).map { c in
+            var industries = Set<Int>()
+            for _ in 0..<(1 + rng.below(3)) { industries.insert(rng.below(Industry.allCases.count)) }
+            var covered = Set<UInt8>()
+            if !rng.chance(0.15) {
+                for _ in 0..<(1 + rng.below(8)) { covered.insert(UInt8(rng.below(markets.count))) }
+            }
+            return TradingCompany(
+                id: "TC\(1_000 + c)", name: "C\(c)",
+                desks: industries.sorted().map { Desk(industry: Industry.at($0), capacity: 1 + rng.below(4)) },
+                markets: covered.sorted(), channels: 0, successRatePermille: 100 * rng.below(8))
+        }
+    }
 }
 
 @Suite("Tailored mid-sized tracks")
@@ -160,5 +177,129 @@ struct MidsizeTrackTests {
             var r = BinaryReader(pick)
             #expect(throws: DecodeError.self) { try MarketPick.decode(&r, markets: markets.count) }
         }
+    }
+
+    /// Ecosystems run on a random nation as the pipeline runs them; then each LARGE firm either
+    /// leads exactly the consortium that names it as leader, or has a reason that holds (computed
+    /// again from the firms, the pool, the matches and the consortia) while every reason before
+    /// it in the documented order does not. Each first-export market lists the best desks of the
+    /// firm's industry that cover it, recounted from the companies. Nations with pools of
+    /// different sizes, one with consortia of at least 8 and few desks (so pool firms are left
+    /// out), which between them reach every outcome.
+    @Test func largeFirmsLeadOrSayWhyAndDesksCoverTheirMarkets() throws {
+        var reasons = Set<String>()
+        let instances = [
+            (111 as UInt64, 90, 3, 40), (112, 240, 3, 40), (113, 600, 3, 40), (114, 1_500, 3, 40), (115, 90, 8, 3),
+        ]
+        for (seed, poolSize, minSize, companies) in instances {
+            try largeFirmsAndDesks(
+                seed: seed, poolSize: poolSize, minSize: minSize, companies: companies, reasons: &reasons)
+        }
+        // Every reason, and a desk of a company that lists no markets (so covers every market).
+        #expect(
+            reasons == Set(["leads", "every-market desk"] + LargeFirmTrack.Reason.allCases.map(\.rawValue)),
+            "\(reasons)")
+    }
+
+    func largeFirmsAndDesks(
+        seed: UInt64, poolSize: Int, minSize: Int, companies nc: Int, reasons: inout Set<String>
+    ) throws {
+        var nation = RandomNation(seed: seed)
+        let firms = nation.midsizedNation(3_000)
+        var c = ProgramConfiguration()
+        c.poolSize = poolSize
+        c.consortiumMin = minSize
+        c.consortiumMax = max(minSize, c.consortiumMax)
+        let evaluator = Evaluator(markets: markets, configuration: c)
+        let national = chunked(firms, [], evaluator, size: 700, pool: poolSize)
+        let companies = nation.companies(nc)
+        let outside = Leaders.outsideThePool(national.leaders, pool: national.pool, consortiumMin: c.consortiumMin)
+        let engine = EcosystemEngine(markets: markets, configuration: c)
+        let ecosystems = Industry.allCases.map { ind in
+            engine.run(
+                EcosystemInput(
+                    industry: ind, firms: national.pool.filter { $0.firm.industry == ind },
+                    companies: companies.filter { $0.desks.contains { $0.industry == ind } },
+                    leaders: outside[ind.index]))
+        }
+        let tracks = MidsizeTracks(
+            entries: national.midsize, pool: national.pool, leaders: national.leaders, ecosystems: ecosystems,
+            companies: companies, markets: markets, configuration: c)
+        #expect(tracks.large.map(\.entry.firm) == national.midsize.filter { $0.group == .LARGE }.map(\.firm))
+        #expect(tracks.exportOriented == national.midsize.filter { $0.group == .EXPORT_ORIENTED })
+        #expect(tracks.domesticOriented.map(\.entry) == national.midsize.filter { $0.group == .DOMESTIC_ORIENTED })
+
+        // Independently: pool, matches, consortia; leader ranks and what each industry was given.
+        let byID = Dictionary(uniqueKeysWithValues: firms.map { ($0.id, $0) })
+        let pool = Set(national.pool.map(\.firm.id))
+        let matches = ecosystems.flatMap(\.matches)
+        let consortia = ecosystems.flatMap(\.consortia)
+        let unplaced = Set(ecosystems.flatMap(\.unplaced).map(\.firm))
+        let limit = (poolSize + 2) / 3
+        for t in tracks.large {
+            let f = byID[t.entry.firm]!
+            #expect(t.inPool == pool.contains(f.id))
+            let leads = consortia.filter { $0.leader == f.id }
+            #expect(leads.count <= 1)
+            #expect(t.consortium == leads.first)
+            if let k = t.consortium {
+                #expect(t.reason == nil && k.members.contains(f.id))
+                reasons.insert("leads")
+                continue
+            }
+            let reason = try #require(t.reason)
+            reasons.insert(reason.rawValue)
+            let industry = firms.filter { $0.industry == f.industry }
+            let poolFirms = national.pool.filter { $0.firm.industry == f.industry }.count
+            let unmatched = poolFirms - matches.filter { $0.industry == f.industry }.count
+            let eligible = industry.filter { $0.sizeClass == .MIDSIZE || $0.exportUSDk >= 1_000 }
+                .sorted { ($1.exportUSDk, $0.id.value) < ($0.exportUSDk, $1.id.value) }
+            let rank = eligible.firstIndex { $0.id == f.id }!
+            let cutOutside = eligible.prefix(limit).filter { !pool.contains($0.id) }
+            let given = cutOutside.prefix((poolFirms + c.consortiumMin - 2) / (c.consortiumMin - 1))
+            let holds: [(LargeFirmTrack.Reason, Bool)] = [
+                (.member_of_another_consortium, consortia.contains { $0.members.contains(f.id) && $0.leader != f.id }),
+                (.matched, matches.contains { $0.firm == f.id }),
+                (.unplaced, pool.contains(f.id)),
+                (.too_few_unmatched_pool_firms, !pool.contains(f.id) && unmatched < c.consortiumMin - 1),
+                (.outside_leader_cut, rank >= limit),
+                (.beyond_leaders_needed, !given.contains { $0.id == f.id }),
+                (.not_used_by_search, true),
+            ]
+            let first = holds.first { $0.1 }!.0
+            #expect(reason == first, "\(f.id): \(reason), expected \(first)")
+            if reason == .unplaced { #expect(unplaced.contains(f.id) && !t.detail.isEmpty) }
+        }
+        // Every consortium a LARGE firm leads is on its row.
+        let large = Set(tracks.large.map(\.entry.firm))
+        for k in consortia where large.contains(k.leader) {
+            #expect(tracks.large.first { $0.entry.firm == k.leader }?.consortium == k)
+        }
+        #expect(tracks.largeLeading == consortia.filter { large.contains($0.leader) }.count)
+        #expect(tracks.largeReasons.reduce(0) { $0 + $1.firms } + tracks.largeLeading == tracks.large.count)
+
+        for d in tracks.domesticOriented {
+            #expect(d.markets.map(\.pick) == d.entry.markets)
+            for m in d.markets {
+                let covering = companies.filter { co in
+                    co.desks.contains { $0.industry == d.entry.industry }
+                        && (co.markets.isEmpty || co.markets.contains(m.pick.market))
+                }
+                .sorted { a, b in
+                    a.successRatePermille != b.successRatePermille
+                        ? a.successRatePermille > b.successRatePermille : a.id < b.id
+                }
+                #expect(m.desks.map(\.company) == covering.prefix(MidsizeTracks.desksPerMarket).map(\.id))
+                #expect(
+                    m.desks.map(\.successRatePermille)
+                        == covering.prefix(MidsizeTracks.desksPerMarket).map(\.successRatePermille))
+                if m.desks.contains(where: { id in companies.first { $0.id == id.company }!.markets.isEmpty }) {
+                    reasons.insert("every-market desk")
+                }
+            }
+        }
+        #expect(
+            tracks.domesticWithDesk
+                == tracks.domesticOriented.filter { d in d.markets.contains { !$0.desks.isEmpty } }.count)
     }
 }
