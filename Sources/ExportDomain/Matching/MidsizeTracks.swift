@@ -134,8 +134,10 @@ public struct MidsizeTracks: Sendable, Equatable {
         var matched: [BusinessNumber: Match] = [:]
         var unplaced: [BusinessNumber: String] = [:]
         var unmatched = [Int](repeating: 0, count: Industry.allCases.count)
+        var formed = [Int](repeating: 0, count: Industry.allCases.count)
         for e in ecosystems {
             unmatched[e.industry.index] += e.poolFirms - e.matches.count
+            formed[e.industry.index] += e.consortia.count
             for k in e.consortia {
                 led[k.leader] = k
                 for m in k.members where m != k.leader { memberOf[m] = k }
@@ -155,10 +157,10 @@ public struct MidsizeTracks: Sendable, Equatable {
                 return LargeFirmTrack(entry: f, inPool: pooled, consortium: k, reason: nil, detail: "")
             }
             if let k = memberOf[f.firm] {
-                return none(.member_of_another_consortium, "a member of \(k.id), led by \(k.leader)")
+                return none(.member_of_another_consortium, "\(k.id), led by \(k.leader)")
             }
             if let m = matched[f.firm] {
-                return none(.matched, "matched to \(m.company)'s desk for \(markets[m.targetMarket].code)")
+                return none(.matched, "\(m.company)'s desk for \(markets[m.targetMarket].code)")
             }
             if pooled { return none(.unplaced, unplaced[f.firm] ?? "") }
             let u = unmatched[f.industry.index]
@@ -179,7 +181,12 @@ public struct MidsizeTracks: Sendable, Equatable {
                     .beyond_leaders_needed,
                     "the \(ind) consortia were given the first \(n) leaders from outside the pool")
             }
-            return none(.not_used_by_search, "given to the \(ind) consortia, which chose other leaders")
+            let n = outside[f.industry.index].count
+            let k = formed[f.industry.index]
+            return none(
+                .not_used_by_search,
+                "one of \(n) leaders from outside the pool given to the \(ind) search, which formed \(k) "
+                    + "consortia of \(unmatched[f.industry.index]) unmatched pool firms")
         }
     }
 
