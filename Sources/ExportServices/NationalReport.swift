@@ -28,6 +28,8 @@ public struct NationalReport: Sendable {
     public let routeCounts: [Int]
     /// The quota's trade-off nationally: every ecosystem's column for each rule, added up.
     public let variants: [MatchingVariant]
+    /// The three mid-sized groups' tailored tracks.
+    public let midsizeTracks: MidsizeTracks
 
     public init(
         runID: String, tables: RunTables, input: RunInputReport, national: ChunkResult, ecosystems: [EcosystemResult]
@@ -64,6 +66,9 @@ public struct NationalReport: Sendable {
         channelCounts = cc
         routeCounts = rc
         variants = MatchingVariant.national(ecosystems)
+        midsizeTracks = MidsizeTracks(
+            entries: national.midsize, pool: national.pool, leaders: national.leaders, ecosystems: ecosystems,
+            companies: tables.companies, markets: tables.markets, configuration: tables.configuration)
     }
 
     /// Pool firms without any recommended channel (the storefront route leaves none).

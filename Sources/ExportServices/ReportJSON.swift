@@ -182,6 +182,8 @@ extension NationalReport {
             w.object { w in
                 for (g, n) in zip(MidsizeGroup.allCases, midsizeGroups) { w.field(g.rawValue, n) }
             }
+            w.key("midsize_tracks")
+            midsizeTracksJSON(&w)
             w.key("export_tiers")
             w.object { w in
                 for (t, n) in zip(ExportTier.allCases, tiers) { w.field(t.rawValue, n) }
