@@ -208,6 +208,7 @@ struct Demo: AsyncParsableCommand {
                     + ExcellentStore.malls.map { "\($0.rawValue) \(n(store[$0.rawValue]))" }.joined(separator: ", ")
                     + " of \(n(store["consumer_pool_firms"])) consumer pool firms")
         }
+        summarizeMidsize(obj)
         let behind = regions.filter { ($0["behind_pace"] as? Bool) == true }
         print("Attainment: \(regions.count - behind.count) of \(regions.count) offices on pace")
         for r in regions {
