@@ -542,5 +542,6 @@ struct PipelineTests {
         let firmsFile = files.first { $0["file"] as! String == "firms.csv" }!
         #expect((firmsFile["rows_read"] as! Int) >= firmsCSV.split(separator: "\n").count - 1 - 5)
         #expect(firmsFile["accepted"] as! Int == totals["firms"] as! Int)
+        try reconcileMidsize(r, data: data)
     }
 }
