@@ -79,7 +79,8 @@ extension DeskRanking {
 }
 
 extension EcosystemInput {
-    public static let version: UInt8 = 2
+    /// 3: candidates carry their exports to date.
+    public static let version: UInt8 = 3
 
     public func encoded() -> [UInt8] {
         var w = BinaryWriter()

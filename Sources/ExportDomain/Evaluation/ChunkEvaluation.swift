@@ -79,7 +79,8 @@ public struct Evaluator: Sendable {
             let r = readiness(f, scratch: &scratch)
             let c = PoolCandidate(
                 firm: f, readiness: r.score,
-                priority: CandidatePool.isPriority(f, readiness: r.score, configuration: configuration))
+                priority: CandidatePool.isPriority(f, readiness: r.score, configuration: configuration),
+                exportsToDate: FollowUpCells.exportsToDate(sorted[lo..<end]))
             pool.append(c)
             if f.isNewExportSource { sources.append(c) }
         }
