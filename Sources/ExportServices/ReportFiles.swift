@@ -9,7 +9,7 @@ import ExportDomain
 public enum ReportFiles {
     public static let tables = [
         "regions.csv", "pool.csv", "matches.csv", "desks.csv", "consortia.csv", "unplaced.csv", "channels.csv",
-        "new_export_sources.csv", "rejections.csv",
+        "new_export_sources.csv", "rejections.csv", "supported_followup.csv",
     ]
 
     public static func render(_ r: NationalReport) -> [String: [UInt8]] {
@@ -113,6 +113,8 @@ public enum ReportFiles {
         t = CSVTable(header: ["file", "line", "column", "reason"])
         for x in r.input.rejections { t.row([.text(x.file), .int(x.line), .text(x.column ?? ""), .text(x.reason)]) }
         files["rejections.csv"] = t.bytes
+
+        files["supported_followup.csv"] = r.followUp.csv()
         return files
     }
 }

@@ -438,7 +438,9 @@ struct Monitor: AsyncParsableCommand {
         discussion: """
             Starts an on-demand monitoring round for --period (default: the last period with export
             records, including those added with load-exports), waits for it, and prints each office's
-            standing against its targets. The scheduler also does this every two weeks by itself.
+            standing against its targets and, once the run's report exists, its supported firms
+            followed beside comparable unsupported firms (supported_followup). The scheduler also does
+            this every two weeks by itself.
             """)
 
     @Argument(help: "The run id.")

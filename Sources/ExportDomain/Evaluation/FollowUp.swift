@@ -197,3 +197,31 @@ public struct SupportedFollowUp: Sendable, Equatable {
         return out
     }
 }
+
+extension SupportedFollowUp {
+    /// The firms the program supports, by id, in id order: every matched firm and every member
+    /// of a consortium, its leader included.
+    public static func supportedIDs(matches: [Match], consortia: [Consortium]) -> [BusinessNumber] {
+        var ids = Set(matches.map(\.firm))
+        for k in consortia {
+            ids.insert(k.leader)
+            ids.formUnion(k.members)
+        }
+        return ids.sorted()
+    }
+
+    /// The candidates of `ids` found in `lists` (the first list holding a firm gives it), in id
+    /// order, and the ids none of them holds.
+    public static func candidates(_ ids: [BusinessNumber], among lists: [[PoolCandidate]]) -> (
+        found: [PoolCandidate], missing: [BusinessNumber]
+    ) {
+        var byID: [BusinessNumber: PoolCandidate] = [:]
+        for l in lists.reversed() { for c in l { byID[c.firm.id] = c } }
+        var found: [PoolCandidate] = []
+        var missing: [BusinessNumber] = []
+        for id in ids {
+            if let c = byID[id] { found.append(c) } else { missing.append(id) }
+        }
+        return (found, missing)
+    }
+}
