@@ -122,27 +122,32 @@ public struct FollowUpRow: Sendable, Equatable {
     /// supported firms among them. Nil when a supported cell holds more than its all-firm cell
     /// (the two do not describe the same firms).
     public init?(region: Office?, all: FollowUpCells, supported s: FollowUpCells) {
-        self.region = region
+        // Built in a local and assigned once. Incrementing `self`'s two counters directly in this
+        // failable initializer lost the increments in optimized builds (Swift 6.3.1, -O: the
+        // cells without comparison came out 0) while unoptimized ones, which the tests run, kept
+        // them.
+        var row = FollowUpRow(region: region)
         for i in 0..<FollowUpCells.count {
             let sc = s.cells[i]
             let uc = all.cells[i].subtracting(sc)
             guard sc.isNonNegative, uc.isNonNegative else { return nil }
-            supported.merge(sc)
-            unsupported.merge(uc)
-            guard sc.firms > 0 else { continue }
-            guard uc.firms > 0 else {
-                cellsWithoutComparison += 1
-                firmsWithoutComparison += sc.firms
+            row.supported.merge(sc)
+            row.unsupported.merge(uc)
+            if sc.firms == 0 { continue }
+            if uc.firms == 0 {
+                row.cellsWithoutComparison += 1
+                row.firmsWithoutComparison += sc.firms
                 continue
             }
-            compared.merge(sc)
-            expected.merge(
+            row.compared.merge(sc)
+            row.expected.merge(
                 FollowUpCell(
                     firms: sc.firms,
                     exportingFirms: roundedHalfUp(sc.firms, times: uc.exportingFirms, over: uc.firms),
                     lastYearUSDk: roundedHalfUp(sc.firms, times: uc.lastYearUSDk, over: uc.firms),
                     toDateUSDk: roundedHalfUp(sc.firms, times: uc.toDateUSDk, over: uc.firms)))
         }
+        self = row
     }
 
     /// Adds another row (the national row is the offices' rows added up).
