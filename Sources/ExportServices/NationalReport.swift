@@ -72,7 +72,7 @@ public struct NationalReport: Sendable {
         variants = MatchingVariant.national(ecosystems)
         supportedFirms = SupportedFollowUp.supportedIDs(matches: matches, consortia: consortia)
         let (found, missing) = SupportedFollowUp.candidates(
-            supportedFirms, among: [national.pool, national.newExportSources])
+            supportedFirms, among: national.candidateLists)
         if let first = missing.first {
             throw RunError(
                 "\(missing.count) supported firms are not among the national candidates (the first: \(first))")

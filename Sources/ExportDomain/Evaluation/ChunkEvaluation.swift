@@ -34,6 +34,10 @@ public struct ChunkResult: Sendable, Equatable {
             newExportSources: CandidatePool.merge(results.map(\.newExportSources), n: poolSize),
             evaluatedFirms: results.reduce(0) { $0 + $1.evaluatedFirms })
     }
+
+    /// Every candidate list, where the collector looks up the supported firms' own figures: a
+    /// list added to the result belongs here too.
+    public var candidateLists: [[PoolCandidate]] { [pool, newExportSources] }
 }
 
 /// Evaluates firms: potential, readiness, tier and group, pool eligibility.
