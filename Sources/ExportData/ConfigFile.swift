@@ -74,6 +74,10 @@ enum ConfigFile {
                     fixed.consortiumMin = defaults.consortiumMin
                     fixed.consortiumMax = defaults.consortiumMax
                 case "consortium_max_institutions": fixed.consortiumMaxInstitutions = defaults.consortiumMaxInstitutions
+                case "consortium_emerging_tie":
+                    fixed.consortiumEmergingTiePermille = defaults.consortiumEmergingTiePermille
+                case "consortium_emerging_share":
+                    fixed.consortiumEmergingSharePermille = defaults.consortiumEmergingSharePermille
                 case "fx_krw_per_usd": fixed.fxKRWPerUSD = defaults.fxKRWPerUSD
                 case "export_oriented_threshold":
                     fixed.exportOrientedThresholdPermille = defaults.exportOrientedThresholdPermille
@@ -115,6 +119,8 @@ enum ConfigFile {
         case "consortium_min": return int { c.consortiumMin = $0 }
         case "consortium_max": return int { c.consortiumMax = $0 }
         case "consortium_max_institutions": return int { c.consortiumMaxInstitutions = $0 }
+        case "consortium_emerging_tie": return permille { c.consortiumEmergingTiePermille = $0 }
+        case "consortium_emerging_share": return permille { c.consortiumEmergingSharePermille = $0 }
         case "fx_krw_per_usd": return int { c.fxKRWPerUSD = $0 }
         case "export_oriented_threshold": return permille { c.exportOrientedThresholdPermille = $0 }
         case "rnd_priority_floor": return int { c.rndPriorityFloor = $0 }

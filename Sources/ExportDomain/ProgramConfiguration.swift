@@ -15,6 +15,12 @@ public struct ProgramConfiguration: Sendable, Equatable {
     public var consortiumMax = 8
     /// `consortium_max_institutions`: academic or research partners per consortium.
     public var consortiumMaxInstitutions = 2
+    /// `consortium_emerging_tie`: a consortium targets its best emerging market when that
+    /// market's summed potential is at least this share of the best market's (near-ties).
+    public var consortiumEmergingTiePermille = 900
+    /// `consortium_emerging_share`: the least share of each industry's consortia (rounded up)
+    /// that target an emerging market (market diversification).
+    public var consortiumEmergingSharePermille = 100
     /// `fx_krw_per_usd`: the KRW/USD rate for export ratios (2016 average about 1,160).
     public var fxKRWPerUSD = 1160
     /// `export_oriented_threshold`: export ratio from which a mid-sized firm below 1 trillion
@@ -69,6 +75,12 @@ public struct ProgramConfiguration: Sendable, Equatable {
         if !(0...10).contains(consortiumMaxInstitutions) {
             problems.append("consortium_max_institutions must be 0 to 10")
         }
+        if !(0...1000).contains(consortiumEmergingTiePermille) {
+            problems.append("consortium_emerging_tie must be between 0 and 1")
+        }
+        if !(0...1000).contains(consortiumEmergingSharePermille) {
+            problems.append("consortium_emerging_share must be between 0 and 1")
+        }
         if fxKRWPerUSD < 1 { problems.append("fx_krw_per_usd must be positive") }
         if !(0...1000).contains(exportOrientedThresholdPermille) {
             problems.append("export_oriented_threshold must be between 0 and 1")
@@ -89,6 +101,8 @@ public struct ProgramConfiguration: Sendable, Equatable {
     public var entries: [(key: String, value: String)] {
         [
             ("chunk_size", "\(chunkSize)"),
+            ("consortium_emerging_share", Permille.decimal(consortiumEmergingSharePermille)),
+            ("consortium_emerging_tie", Permille.decimal(consortiumEmergingTiePermille)),
             ("consortium_max", "\(consortiumMax)"),
             ("consortium_max_institutions", "\(consortiumMaxInstitutions)"),
             ("consortium_min", "\(consortiumMin)"),

@@ -95,7 +95,7 @@ extension ReportHTML {
         let f = r.followUp
         var h = "<h2>Supported firms followed</h2>\n"
         h +=
-            "<p>The firms the program supports, \(num(f.national.supported.firms)) of them (\(num(r.matchedCount)) matched to a trading company's desk and \(num(r.consortia.reduce(0) { $0 + $1.members.count })) members of export consortia, leaders included), "
+            "<p>The firms the program supports, \(num(f.national.supported.firms)) of them (\(num(r.matchedCount)) matched to a trading company's desk and \(num(r.consortia.reduce(0) { $0 + $1.members.count })) members of export consortia, leaders included, \(num(r.consortiaLedFromOutside)) of them from outside the pool), "
         h +=
             "exported USD \(num(f.national.supported.toDateUSDk)) k this year to date against USD \(num(f.national.supported.lastYearUSDk)) k last year"
         if let pace = f.paceText(f.national.supported) {

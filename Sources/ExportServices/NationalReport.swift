@@ -108,6 +108,37 @@ public struct NationalReport: Sendable {
         return out
     }
 
+    /// Pool firms in a consortium (leaders from outside the pool are not pool firms).
+    public var consortiumPoolMembers: Int { consortia.reduce(0) { $0 + $1.poolMembers.count } }
+    /// Pool firms matched or in a consortium.
+    public var poolServed: Int { matchedCount + consortiumPoolMembers }
+    public var consortiaLedFromOutside: Int { consortia.filter(\.leaderFromOutside).count }
+    public func targetsEmerging(_ k: Consortium) -> Bool { tables.markets[k.targetMarket].emerging }
+    public var emergingConsortia: Int { consortia.filter(targetsEmerging).count }
+
+    /// One industry's consortia at a glance.
+    public struct IndustryConsortia: Sendable {
+        public var industry: Industry
+        public var unmatched: Int
+        public var leaders: Int
+        public var consortia: Int
+        public var poolMembers: Int
+        public var ledFromOutside: Int
+        public var emerging: Int
+        public var unplaced: Int
+    }
+
+    /// Per industry, in `Industry` order.
+    public var consortiaByIndustry: [IndustryConsortia] {
+        ecosystems.map { e in
+            IndustryConsortia(
+                industry: e.industry, unmatched: e.poolFirms - e.matches.count, leaders: e.consortiumLeaders,
+                consortia: e.consortia.count, poolMembers: e.consortia.reduce(0) { $0 + $1.poolMembers.count },
+                ledFromOutside: e.consortia.filter(\.leaderFromOutside).count,
+                emerging: e.consortia.filter(targetsEmerging).count, unplaced: e.unplaced.count)
+        }
+    }
+
     public var seats: Int { desks.reduce(0) { $0 + $1.capacity } }
     public var reservedSeats: Int { desks.reduce(0) { $0 + $1.reserved } }
     public var contracts: Int { ecosystems.reduce(0) { $0 + $1.contracts } }

@@ -70,13 +70,16 @@ public enum ReportFiles {
         files["desks.csv"] = t.bytes
 
         t = CSVTable(header: [
-            "consortium_id", "industry", "leader", "members", "target_market", "institutions", "objective",
+            "consortium_id", "industry", "leader", "leader_from_outside_the_pool", "members", "target_market",
+            "target_emerging", "target_rule", "institutions", "support_institution", "objective",
         ])
         for k in r.consortia {
             t.row([
                 .text(k.id), .text(k.industry.rawValue), .text(k.leader.description),
-                .text(k.members.map(\.description).joined(separator: ";")), .text(r.marketCode(k.targetMarket)),
-                .text(k.institutions.joined(separator: ";")), .int(k.objective),
+                k.leaderFromOutside ? "true" : "false", .text(k.members.map(\.description).joined(separator: ";")),
+                .text(r.marketCode(k.targetMarket)), r.targetsEmerging(k) ? "true" : "false",
+                .text(k.targetRule.rawValue), .text(k.institutions.joined(separator: ";")), .text(k.support ?? ""),
+                .int(k.objective),
             ])
         }
         files["consortia.csv"] = t.bytes

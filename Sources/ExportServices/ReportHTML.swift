@@ -238,14 +238,41 @@ struct ReportHTML {
     }
 
     func consortia() -> String {
-        var h =
-            "<h2>Export consortia</h2>\n<p>\(r.consortia.count) consortia grouping \(r.consortia.reduce(0) { $0 + $1.members.count }) unmatched pool firms; \(r.unplaced.count) firms could not be placed (reasons in unplaced.csv).</p>\n"
+        let pool = r.national.pool.count
+        func pct(_ v: Int, _ n: Int) -> String { Decimal.ratio(Int64(v) * 100, Int64(n), places: 1) + " %" }
+        var h = "<h2>Export consortia</h2>\n"
         h +=
-            "<table><tr><th class=l>Consortium</th><th class=l>Leader</th><th>Members</th><th class=l>Target market</th><th class=l>Institutions</th><th>Objective</th></tr>\n"
-        for k in r.consortia.prefix(300) {
+            "<p>\(num(r.consortia.count)) consortia group \(num(r.consortiumPoolMembers)) unmatched pool firms; with the \(num(r.matchedCount)) matched firms, \(num(r.poolServed)) of \(num(pool)) pool firms are served (\(pct(r.poolServed, pool))). "
+        h +=
+            "\(num(r.consortiaLedFromOutside)) consortia are led by a mid-sized firm or an exporter of USD 1M or more from outside the pool; \(num(r.emergingConsortia)) (\(pct(r.emergingConsortia, r.consortia.count))) target an emerging market. "
+        h += "\(num(r.unplaced.count)) pool firms are in neither; each is listed with its reason in unplaced.csv.</p>\n"
+        h +=
+            "<table><tr><th class=l>Industry</th><th>Unmatched pool firms</th><th>Leaders available</th><th>Consortia</th><th>Pool members</th><th>Led from outside</th><th>Emerging target</th><th>Unplaced</th></tr>\n"
+        for i in r.consortiaByIndustry {
             h +=
-                "<tr><td class=l>\(esc(k.id))</td><td class=l>\(k.leader)</td><td>\(k.members.count)</td><td class=l>\(r.marketCode(k.targetMarket))</td>"
-            h += "<td class=l>\(esc(k.institutions.joined(separator: ", ")))</td><td>\(k.objective)</td></tr>\n"
+                "<tr><td class=l>\(i.industry.rawValue)</td><td>\(num(i.unmatched))</td><td>\(num(i.leaders))</td><td>\(num(i.consortia))</td><td>\(num(i.poolMembers))</td><td>\(num(i.ledFromOutside))</td><td>\(num(i.emerging))</td><td>\(num(i.unplaced))</td></tr>\n"
+        }
+        h += "</table>\n"
+        var reasons: [String: Int] = [:]
+        for u in r.unplaced { reasons[Self.reasonKind(u.reason), default: 0] += 1 }
+        if !reasons.isEmpty {
+            h += "<p>Why pool firms were left out: "
+            h += reasons.sorted { ($1.value, $0.key) < ($0.value, $1.key) }.map { "\(esc($0.key)) \(num($0.value))" }
+                .joined(separator: "; ")
+            h += ".</p>\n"
+        }
+        h +=
+            "<table><tr><th class=l>Consortium</th><th class=l>Leader</th><th>Members</th><th class=l>Target market</th><th class=l>Partners</th><th class=l>Support</th><th>Objective</th></tr>\n"
+        for k in r.consortia.prefix(300) {
+            let leader = "\(k.leader)" + (k.leaderFromOutside ? " (outside the pool)" : "")
+            let target =
+                r.marketCode(k.targetMarket)
+                + (k.targetRule == .best_market
+                    ? "" : k.targetRule == .emerging_near_tie ? " (near-tie)" : " (diversification)")
+            h +=
+                "<tr><td class=l>\(esc(k.id))</td><td class=l>\(esc(leader))</td><td>\(k.members.count)</td><td class=l>\(esc(target))</td>"
+            h +=
+                "<td class=l>\(esc(k.institutions.joined(separator: ", ")))</td><td class=l>\(esc(k.support ?? "-"))</td><td>\(k.objective)</td></tr>\n"
         }
         h += "</table>\n"
         if r.consortia.count > 300 {

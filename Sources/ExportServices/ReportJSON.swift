@@ -41,6 +41,15 @@ extension NationalReport {
                 w.field("matched", matchedCount)
                 w.field("consortia", consortia.count)
                 w.field("consortium_members", consortia.reduce(0) { $0 + $1.members.count })
+                w.field("consortium_pool_members", consortiumPoolMembers)
+                w.field("consortia_led_from_outside_the_pool", consortiaLedFromOutside)
+                w.field("consortia_targeting_emerging", emergingConsortia)
+                w.decimalField(
+                    "consortia_emerging_share",
+                    Decimal.ratio(Int64(emergingConsortia), Int64(consortia.count), places: 4))
+                w.field("pool_served", poolServed)
+                w.decimalField(
+                    "pool_served_share", Decimal.ratio(Int64(poolServed), Int64(national.pool.count), places: 4))
                 w.field("unplaced", unplaced.count)
                 w.field("new_export_sources", newExportSources.count)
                 w.field("rows_read", input.rowsRead)
@@ -133,12 +142,32 @@ extension NationalReport {
                         w.field("consortium_id", k.id)
                         w.field("industry", k.industry.rawValue)
                         w.field("leader", k.leader.description)
+                        w.field("leader_from_outside_the_pool", k.leaderFromOutside)
                         w.key("members")
                         w.array { w in for m in k.members { w.string(m.description) } }
                         w.field("target_market", marketCode(k.targetMarket))
+                        w.field("target_emerging", targetsEmerging(k))
+                        w.field("target_rule", k.targetRule.rawValue)
                         w.key("institutions")
                         w.array { w in for i in k.institutions { w.string(i) } }
+                        w.key("support_institution")
+                        if let s = k.support { w.string(s) } else { w.null() }
                         w.field("objective", k.objective)
+                    }
+                }
+            }
+            w.key("consortia_by_industry")
+            w.array { w in
+                for i in consortiaByIndustry {
+                    w.object { w in
+                        w.field("industry", i.industry.rawValue)
+                        w.field("unmatched_pool_firms", i.unmatched)
+                        w.field("leaders_available", i.leaders)
+                        w.field("consortia", i.consortia)
+                        w.field("pool_members", i.poolMembers)
+                        w.field("led_from_outside_the_pool", i.ledFromOutside)
+                        w.field("targeting_emerging", i.emerging)
+                        w.field("unplaced", i.unplaced)
                     }
                 }
             }

@@ -184,18 +184,25 @@ public struct RunHandlers: Sendable {
 
     /// One input per industry ecosystem, in `Industry` order: the pool firms and
     /// new-export-source firms of that industry, the companies with a desk in it, the
-    /// institutions serving it, and the operators' lists that concern them.
+    /// institutions serving it (and every support institution, which serve regions), the
+    /// operators' lists that concern them, and the industry's leaders outside the pool: the
+    /// first in leader order, as many as consortia of `consortium_min` its pool firms could
+    /// fill beside a leader.
     public static func ecosystemInputs(national: ChunkResult, tables t: RunTables) -> [EcosystemInput] {
-        Industry.allCases.map { ind in
+        let inPool = Set(national.pool.map(\.firm.id))
+        let memberSlots = max(1, t.configuration.consortiumMin - 1)
+        return Industry.allCases.map { ind in
             let firms = national.pool.filter { $0.firm.industry == ind }
             let ids = Set(firms.map(\.firm.id))
+            let leaders = national.leaders.filter { $0.firm.industry == ind && !inPool.contains($0.firm.id) }
             return EcosystemInput(
                 industry: ind, firms: firms,
                 newExportSources: national.newExportSources.filter { $0.firm.industry == ind },
                 companies: t.companies.filter { c in c.desks.contains { $0.industry == ind } },
-                institutions: t.institutions.filter { $0.industries.contains(ind) },
+                institutions: t.institutions.filter { $0.industries.contains(ind) || $0.kind == .SUPPORT },
                 applications: t.applications.filter { ids.contains($0.firm) },
-                deskRankings: t.deskRankings.filter { $0.industry == ind })
+                deskRankings: t.deskRankings.filter { $0.industry == ind },
+                leaders: Array(leaders.prefix((firms.count + memberSlots - 1) / memberSlots)))
         }
     }
 

@@ -155,6 +155,22 @@ struct Demo: AsyncParsableCommand {
             "  pool \(n(totals["pool_size"])), matched \(n(totals["matched"])), consortia \(n(totals["consortia"])), rejected rows \(n(totals["rejected_rows"]))"
         )
         print("  emerging share of matches \(n(markets["emerging_share_of_matches"])) (quota \(n(markets["quota"])))")
+        print(
+            "  pool served (matched or in a consortium) \(n(totals["pool_served"])) = \(n(totals["pool_served_share"])); "
+                + "unplaced \(n(totals["unplaced"])) (reasons in unplaced.csv)")
+        print(
+            "  consortia \(n(totals["consortia"])): \(n(totals["consortium_pool_members"])) pool members, "
+                + "\(n(totals["consortia_led_from_outside_the_pool"])) led from outside the pool, "
+                + "\(n(totals["consortia_targeting_emerging"])) targeting emerging markets (\(n(totals["consortia_emerging_share"])))"
+        )
+        if let byIndustry = obj["consortia_by_industry"] as? [[String: Any]] {
+            let without = byIndustry.filter {
+                ($0["leaders_available"] as? Int ?? 0) > 0 && ($0["consortia"] as? Int) == 0
+            }
+            print(
+                "  industries with a leader and no consortium: "
+                    + (without.isEmpty ? "none" : without.map { n($0["industry"]) }.joined(separator: ", ")))
+        }
         if let m = obj["matching"] as? [String: Any] {
             let seats = m["seats"] as? Int ?? 0
             let matched = m["matched"] as? Int ?? 0

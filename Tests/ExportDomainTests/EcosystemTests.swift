@@ -12,9 +12,13 @@ struct RandomEcosystem {
         self.industry = industry
     }
 
-    mutating func input(firms n: Int, companies nc: Int, institutions ni: Int = 6, maxCapacity: Int = 8)
-        -> EcosystemInput
-    {
+    /// `leaders`: firms of the industry outside the pool able to lead (mid-sized, or exports of
+    /// USD 1M or more). `services`: every firm a services firm reporting one or two of the
+    /// industry's chapters (as a services industry's firms do).
+    mutating func input(
+        firms n: Int, companies nc: Int, institutions ni: Int = 6, maxCapacity: Int = 8, leaders nl: Int = 0,
+        services: Bool = false
+    ) -> EcosystemInput {
         let evaluator = Evaluator(markets: .builtin, configuration: ProgramConfiguration())
         var scratch: [Double] = []
         var firms: [PoolCandidate] = []
@@ -24,8 +28,25 @@ struct RandomEcosystem {
             if nation.rng.chance(0.15) { f.sizeClass = .MIDSIZE }
             if nation.rng.chance(0.5) { f.hsChapters = [UInt8(30 + nation.rng.below(4))] }
             if nation.rng.chance(0.1) { f.hsChapters = [] }
+            if services {
+                f.role = .SERVICES
+                f.hsChapters = nation.rng.chance(0.3) ? [49, 85] : [nation.rng.chance(0.5) ? 49 : 85]
+            }
             let r = evaluator.readiness(f, scratch: &scratch).score
             firms.append(PoolCandidate(firm: f, readiness: r, priority: f.rndSuccess && r >= 6_000))
+        }
+        var outside: [PoolCandidate] = []
+        for i in 0..<nl {
+            var f = nation.firm(n + i)
+            f.industry = industry
+            if services { f.role = .SERVICES }
+            if nation.rng.chance(0.5) {
+                f.sizeClass = .MIDSIZE
+            } else {
+                f.exportUSDk = 1_000 + Int64(nation.rng.below(30_000))
+            }
+            let r = evaluator.readiness(f, scratch: &scratch).score
+            outside.append(PoolCandidate(firm: f, readiness: r, priority: false))
         }
         let nm = MarketTable.builtin.count
         var companies: [TradingCompany] = []
@@ -52,7 +73,7 @@ struct RandomEcosystem {
         }
         return EcosystemInput(
             industry: industry, firms: firms, newExportSources: firms.filter(\.firm.isNewExportSource),
-            companies: companies, institutions: institutions)
+            companies: companies, institutions: institutions, leaders: outside)
     }
 }
 
@@ -251,8 +272,30 @@ struct EcosystemTests {
     struct Objective {
         let model: PotentialModel
         let markets: MarketTable
+        /// The near-tie share, permille.
+        var tie: Int64 = 900
+        /// Firms from outside the pool.
+        var outside: Set<BusinessNumber> = []
 
-        func value(_ members: [PoolCandidate]) -> (value: Int, target: Int) {
+        func sums(_ members: [PoolCandidate]) -> [Int64] {
+            var sums = [Int64](repeating: 0, count: markets.count)
+            for f in members {
+                var p: [Double] = []
+                model.potentials(f.firm, into: &p)
+                for m in 0..<markets.count { sums[m] += Int64(p[m].rounded()) }
+            }
+            return sums
+        }
+
+        /// The leader: the member from outside the pool, else the first eligible in pool order.
+        func leader(_ members: [PoolCandidate]) -> PoolCandidate? {
+            members.first { outside.contains($0.firm.id) }
+                ?? members.filter { !outside.contains($0.firm.id) }.sorted(by: PoolCandidate.ranksBefore).first {
+                    $0.firm.sizeClass == .MIDSIZE || $0.firm.exportUSDk >= 1_000
+                }
+        }
+
+        func value(_ members: [PoolCandidate], target forced: Int? = nil) -> (value: Int, target: Int) {
             let pots = members.map { f -> [Int64] in
                 var p: [Double] = []
                 model.potentials(f.firm, into: &p)
@@ -264,13 +307,12 @@ struct EcosystemTests {
             let emerging = sums.indices.filter { markets.markets[$0].emerging }
             var t = best
             if let e = emerging.max(by: { sums[$0] != sums[$1] ? sums[$0] < sums[$1] : $0 > $1 }),
-                sums[e] * 100 >= sums[best] * 95
+                sums[e] * 1000 >= sums[best] * tie
             {
                 t = e
             }
-            let leader = members.sorted(by: PoolCandidate.ranksBefore).first {
-                $0.firm.sizeClass == .MIDSIZE || $0.firm.exportUSDk >= 1_000
-            }!
+            if let forced { t = forced }
+            let leader = self.leader(members)!
             var v = 0
             for (i, f) in members.enumerated() {
                 let p = pots[i][t]
@@ -285,16 +327,22 @@ struct EcosystemTests {
             return (v, t)
         }
 
+        /// Goods firms: same role and a shared chapter. Services firms: same chapters exactly and
+        /// the same office.
         static func competitors(_ a: Firm, _ b: Firm) -> Bool {
             let ca = Set(a.hsChapters.isEmpty ? a.industry.typicalHSChapters : a.hsChapters)
             let cb = Set(b.hsChapters.isEmpty ? b.industry.typicalHSChapters : b.hsChapters)
-            return a.role == b.role && !ca.isDisjoint(with: cb)
+            guard a.role == b.role else { return false }
+            if a.role == .SERVICES { return ca == cb && a.region == b.region }
+            return !ca.isDisjoint(with: cb)
         }
 
         static func isLeader(_ f: Firm) -> Bool { f.sizeClass == .MIDSIZE || f.exportUSDk >= 1_000 }
 
         func valid(_ g: [PoolCandidate], min: Int, max: Int) -> Bool {
-            guard g.count >= min, g.count <= max, g.contains(where: { Self.isLeader($0.firm) }) else { return false }
+            guard g.count >= min, g.count <= max, g.contains(where: { Self.isLeader($0.firm) }),
+                g.filter({ outside.contains($0.firm.id) }).count <= 1
+            else { return false }
             for i in g.indices {
                 for j in g.indices where j > i { if Self.competitors(g[i].firm, g[j].firm) { return false } }
             }
@@ -302,39 +350,148 @@ struct EcosystemTests {
         }
     }
 
-    @Test(arguments: [21 as UInt64, 22, 23, 24, 25, 26])
+    @Test(arguments: [21 as UInt64, 22, 23, 24, 25, 26, 27, 28])
     func consortiaKeepEveryConstraint(seed: UInt64) {
         var gen = RandomEcosystem(seed: seed, industry: Industry.allCases[Int(seed) % 13])
-        let input = gen.input(firms: 250, companies: 0, institutions: 12)
+        // Seeds 27 and 28: a services industry (every firm SERVICES, two chapters between them).
+        let input = gen.input(
+            firms: 250, companies: 0, institutions: 30, leaders: Int(seed % 3) * 15, services: seed >= 27)
         var c = ProgramConfiguration()
         c.consortiumMin = 3 + Int(seed % 2)
         c.consortiumMax = 5 + Int(seed % 4)
+        c.consortiumEmergingSharePermille = [0, 100, 250, 500][Int(seed % 4)]
+        c.consortiumEmergingTiePermille = [900, 800, 1000][Int(seed % 3)]
         let model = PotentialModel(markets: markets, configuration: c)
         let (consortia, unplaced) = ConsortiumBuilder(configuration: c, markets: markets).build(
-            industry: gen.industry, firms: input.firms, institutions: input.institutions, model: model)
-        let byID = Dictionary(uniqueKeysWithValues: input.firms.map { ($0.firm.id, $0) })
-        let objective = Objective(model: model, markets: markets)
+            industry: gen.industry, firms: input.firms, leaders: input.leaders, institutions: input.institutions,
+            model: model)
+        let pool = Dictionary(uniqueKeysWithValues: input.firms.map { ($0.firm.id, $0) })
+        let outside = Dictionary(uniqueKeysWithValues: input.leaders.map { ($0.firm.id, $0) })
+        var objective = Objective(model: model, markets: markets)
+        objective.tie = Int64(c.consortiumEmergingTiePermille)
+        objective.outside = Set(outside.keys)
         #expect(!consortia.isEmpty)
         var load: [String: Int] = [:]
+        var byRule: [Consortium.TargetRule: Int] = [:]
         for k in consortia {
-            let members = k.members.map { byID[$0]! }
+            let members = k.members.map { pool[$0] ?? outside[$0]! }
             #expect(objective.valid(members, min: c.consortiumMin, max: c.consortiumMax), "\(k.id)")
-            #expect(k.members.contains(k.leader) && Objective.isLeader(byID[k.leader]!.firm))
-            let (v, t) = objective.value(members)
-            #expect(k.objective == v && Int(k.targetMarket) == t, "\(k.id)")
+            #expect(k.members.contains(k.leader) && Objective.isLeader((pool[k.leader] ?? outside[k.leader]!).firm))
+            #expect(objective.leader(members)?.firm.id == k.leader, "\(k.id): the leader named")
+            #expect(k.leaderFromOutside == (outside[k.leader] != nil))
+            // Every member but an outside leader is a pool firm.
+            #expect(k.poolMembers.allSatisfy { pool[$0] != nil })
+            #expect(k.poolMembers.count == k.members.count - (k.leaderFromOutside ? 1 : 0))
+            byRule[k.targetRule, default: 0] += 1
+            if k.targetRule == .emerging_share {
+                // The members' best emerging market, taken for the share.
+                let sums = objective.sums(members)
+                let e = sums.indices.filter { markets.markets[$0].emerging }
+                    .max { sums[$0] != sums[$1] ? sums[$0] < sums[$1] : $0 > $1 }!
+                #expect(Int(k.targetMarket) == e && sums[e] > 0, "\(k.id)")
+                #expect(k.objective == objective.value(members, target: e).value, "\(k.id)")
+            } else {
+                let (v, t) = objective.value(members)
+                #expect(k.objective == v && Int(k.targetMarket) == t, "\(k.id)")
+                let sums = objective.sums(members)
+                let best = sums.indices.max { sums[$0] != sums[$1] ? sums[$0] < sums[$1] : $0 > $1 }!
+                #expect((k.targetRule == .emerging_near_tie) == (t != best), "\(k.id)")
+            }
             #expect(k.institutions.count <= c.consortiumMaxInstitutions)
             for i in k.institutions {
                 let inst = input.institutions.first { $0.id == i }!
                 #expect(inst.industries.contains(gen.industry) && inst.kind != .SUPPORT)
                 load[i, default: 0] += 1
             }
+            // A support institution of the leader's office joins where one exists.
+            let home = (pool[k.leader] ?? outside[k.leader]!).firm.region
+            let supports = input.institutions.filter { $0.kind == .SUPPORT && $0.region == home }
+            if let s = k.support {
+                #expect(supports.contains { $0.id == s }, "\(k.id): support \(s) serves \(home)")
+            } else {
+                #expect(supports.isEmpty, "\(k.id): \(home) has a support institution")
+            }
         }
+        // The diversification share: at least the share's count targets emerging markets, unless
+        // too few consortia have an emerging market with any potential; the share rule is used
+        // only when the near-ties fall short.
+        let emergingCount = consortia.filter { markets.markets[Int($0.targetMarket)].emerging }.count
+        let need = (consortia.count * c.consortiumEmergingSharePermille + 999) / 1000
+        if (byRule[.emerging_share] ?? 0) > 0 {
+            #expect(emergingCount - (byRule[.emerging_share] ?? 0) < need)
+            #expect(
+                emergingCount == need
+                    || consortia.allSatisfy { k in
+                        markets.markets[Int(k.targetMarket)].emerging
+                            || {
+                                let sums = objective.sums(k.members.map { pool[$0] ?? outside[$0]! })
+                                return !sums.indices.contains { markets.markets[$0].emerging && sums[$0] > 0 }
+                            }()
+                    })
+        }
+        #expect(emergingCount >= min(need, consortia.count))
         #expect(load.values.allSatisfy { $0 <= ConsortiumBuilder.institutionLoad })
         #expect(consortia.map(\.id) == consortia.map(\.id).sorted())
         let placed = consortia.flatMap(\.members)
-        #expect(Set(placed).count == placed.count)
-        #expect((placed + unplaced.map(\.firm)).sorted() == input.firms.map(\.firm.id).sorted())
+        #expect(Set(placed).count == placed.count, "no firm in two consortia, no leader leading two")
+        let placedPool = consortia.flatMap(\.poolMembers)
+        #expect((placedPool + unplaced.map(\.firm)).sorted() == input.firms.map(\.firm.id).sorted())
         #expect(unplaced.allSatisfy { !$0.reason.isEmpty })
+    }
+
+    /// A services industry (every firm SERVICES, reporting the same two chapters) forms consortia,
+    /// and with outside leaders serves most of its firms: the competitor rule compares services
+    /// firms by exact chapters and office, not by a shared chapter.
+    @Test(arguments: [41 as UInt64, 42, 43])
+    func aServicesIndustryFormsConsortia(seed: UInt64) {
+        var gen = RandomEcosystem(seed: seed, industry: .ICT_SOFTWARE)
+        let input = gen.input(firms: 120, companies: 0, institutions: 0, leaders: 40, services: true)
+        let c = ProgramConfiguration()
+        let model = PotentialModel(markets: markets, configuration: c)
+        let (consortia, unplaced) = ConsortiumBuilder(configuration: c, markets: markets).build(
+            industry: .ICT_SOFTWARE, firms: input.firms, leaders: input.leaders, institutions: [], model: model)
+        #expect(consortia.count >= 5)
+        #expect(unplaced.count * 4 < input.firms.count, "\(unplaced.count) of \(input.firms.count) left out")
+        // Under the goods rule every pair here would compete (a shared chapter, the same role).
+        let firms = Dictionary(uniqueKeysWithValues: (input.firms + input.leaders).map { ($0.firm.id, $0.firm) })
+        for k in consortia {
+            let m = k.members.map { firms[$0]! }
+            for i in m.indices { for j in m.indices where j > i { #expect(!Objective.competitors(m[i], m[j])) } }
+        }
+    }
+
+    /// Outside leaders carry firms the pool's own leaders cannot: with none in the pool every
+    /// consortium is led from outside, without any the firms are left out for want of a leader,
+    /// and beside the pool's own leaders they never leave more pool firms out.
+    @Test(arguments: [77 as UInt64, 78, 79, 80])
+    func outsideLeadersOnlyAddToThePoolServed(seed: UInt64) {
+        var gen = RandomEcosystem(seed: seed, industry: .MACHINERY)
+        var input = gen.input(firms: 60 + Int(seed % 4) * 60, companies: 0, institutions: 0, leaders: 30)
+        let c = ProgramConfiguration()
+        let model = PotentialModel(markets: markets, configuration: c)
+        let builder = ConsortiumBuilder(configuration: c, markets: markets)
+        for i in input.firms.indices {
+            input.firms[i].firm.sizeClass = .SMALL
+            input.firms[i].firm.exportUSDk = min(input.firms[i].firm.exportUSDk, 999)
+        }
+        let (led, _) = builder.build(
+            industry: .MACHINERY, firms: input.firms, leaders: input.leaders, institutions: [], model: model)
+        #expect(!led.isEmpty && led.allSatisfy(\.leaderFromOutside))
+        let (none, unplaced) = builder.build(
+            industry: .MACHINERY, firms: input.firms, leaders: [], institutions: [], model: model)
+        #expect(none.isEmpty && unplaced.count == input.firms.count)
+        #expect(unplaced.allSatisfy { $0.reason.hasPrefix("no leader") })
+        // A leader in every eighth firm.
+        for i in input.firms.indices where i % 8 == 0 { input.firms[i].firm.sizeClass = .MIDSIZE }
+        let (own, ownLeft) = builder.build(
+            industry: .MACHINERY, firms: input.firms, leaders: [], institutions: [], model: model)
+        let (both, bothLeft) = builder.build(
+            industry: .MACHINERY, firms: input.firms, leaders: input.leaders, institutions: [], model: model)
+        #expect(own.allSatisfy { !$0.leaderFromOutside })
+        #expect(
+            bothLeft.count <= ownLeft.count, "\(bothLeft.count) left out with outside leaders, \(ownLeft.count) without"
+        )
+        #expect(both.filter(\.leaderFromOutside).allSatisfy { $0.poolMembers.count >= c.consortiumMin - 1 })
     }
 
     /// Brute force: the best partition of a small set of firms into valid consortia (firms may
@@ -369,6 +526,8 @@ struct EcosystemTests {
         var c = ProgramConfiguration()
         c.consortiumMin = 3
         c.consortiumMax = 5
+        // The partition objective alone: no diversification share moves a target.
+        c.consortiumEmergingSharePermille = 0
         let model = PotentialModel(markets: markets, configuration: c)
         let objective = Objective(model: model, markets: markets)
         for seed in 0..<120 as Range<UInt64> {

@@ -353,6 +353,33 @@ struct EvaluationPropertyTests {
         for cand in pool { #expect(cand.priority == (cand.firm.rndSuccess && cand.readiness >= 4_000)) }
     }
 
+    /// The leaders any chunking merges to: every mid-sized firm and exporter of USD 1M or more,
+    /// in or out of the pool, the first of each industry by exports (then id), as many as the
+    /// pool could fill consortia of three.
+    @Test(arguments: [61 as UInt64, 62, 63])
+    func leadersEqualABruteForceSortOfEligibleFirms(seed: UInt64) {
+        var nation = RandomNation(seed: seed)
+        let firms = nation.firms(3_000)
+        let poolSize = 90 + Int(seed % 3) * 60
+        let evaluator = Evaluator(markets: .builtin, configuration: config(pool: poolSize))
+        let parts = [0, 700, 1_900, 3_000]
+        let leaders = ChunkResult.merge(
+            (0..<3).map { k in evaluator.evaluate(Array(firms[parts[k]..<parts[k + 1]]), records: []) },
+            poolSize: poolSize
+        ).leaders
+        let limit = (poolSize + 2) / 3
+        var expected: [UInt64] = []
+        for ind in Industry.allCases {
+            let eligible = firms.filter { $0.industry == ind && ($0.sizeClass == .MIDSIZE || $0.exportUSDk >= 1_000) }
+                .sorted { ($1.exportUSDk, $0.id.value) < ($0.exportUSDk, $1.id.value) }
+            expected += eligible.prefix(limit).map(\.id.value)
+        }
+        #expect(leaders.map(\.firm.id.value) == expected)
+        #expect(
+            Industry.allCases.contains { ind in leaders.filter { $0.firm.industry == ind }.count == limit },
+            "some industry must reach its limit in this test")
+    }
+
     @Test func scoresStayInBoundsAndPotentialIsMonotoneInExports() {
         var nation = RandomNation(seed: 21)
         let model = PotentialModel(markets: .builtin, configuration: ProgramConfiguration())

@@ -647,16 +647,36 @@ struct PipelineTests {
             #expect((d["matched"] as! Int) <= (d["capacity"] as! Int), "desk \(k) over capacity")
             #expect((d["reserved"] as! Int) <= (d["capacity"] as! Int))
         }
+        // Members are unmatched pool firms; a leader may come from outside the pool and leads one
+        // consortium; no firm is in two.
         var members = Set<String>()
+        var poolMembers = Set<String>()
+        var emergingConsortia = 0
         for c in r["consortia"] as! [[String: Any]] {
             let ms = c["members"] as! [String]
-            #expect(ms.contains(c["leader"] as! String))
+            let leader = c["leader"] as! String
+            let outside = c["leader_from_outside_the_pool"] as! Bool
+            #expect(ms.contains(leader))
+            #expect(poolIDs.contains(leader) == !outside, "leader \(leader)")
             for m in ms {
-                #expect(poolIDs.contains(m) && !matched.contains(m), "consortium member \(m)")
                 #expect(members.insert(m).inserted, "\(m) in two consortia")
+                guard !(outside && m == leader) else { continue }
+                #expect(poolIDs.contains(m) && !matched.contains(m), "consortium member \(m)")
+                poolMembers.insert(m)
             }
+            if c["target_emerging"] as! Bool { emergingConsortia += 1 }
         }
         #expect(members.count == totals["consortium_members"] as! Int)
+        #expect(poolMembers.count == totals["consortium_pool_members"] as! Int)
+        #expect(emergingConsortia == totals["consortia_targeting_emerging"] as! Int)
+        // Every pool firm is matched, in a consortium, or listed as unplaced with a reason.
+        let unplaced = (r["unplaced"] as! [[String: Any]]).map { $0["firm_id"] as! String }
+        #expect(Set(unplaced).isDisjoint(with: matched) && Set(unplaced).isDisjoint(with: poolMembers))
+        #expect(matched.count + poolMembers.count + unplaced.count == poolIDs.count)
+        #expect(totals["pool_served"] as! Int == matched.count + poolMembers.count)
+        let byIndustry = r["consortia_by_industry"] as! [[String: Any]]
+        #expect(byIndustry.reduce(0) { $0 + ($1["consortia"] as! Int) } == totals["consortia"] as! Int)
+        #expect(byIndustry.reduce(0) { $0 + ($1["unplaced"] as! Int) } == unplaced.count)
         try reconcileFollowUp(r, supported: matched.union(members))
         let emerging = matches.filter { $0["emerging"] as! Bool }.count
         #expect((r["markets"] as! [String: Any])["emerging_matches"] as! Int == emerging)

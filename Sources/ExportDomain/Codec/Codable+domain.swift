@@ -119,8 +119,9 @@ extension RegionSummary {
 }
 
 extension ChunkResult {
-    /// 2: region summaries carry their follow-up cells, candidates their exports to date.
-    public static let version: UInt8 = 2
+    /// 3: region summaries carry their follow-up cells, candidates their exports to date (2: the
+    /// leaders list).
+    public static let version: UInt8 = 3
 
     /// Candidates travel as (priority, readiness, firm id, exports to date, length-prefixed firm),
     /// so a merge can rank them without decoding the firms that do not make the cut
@@ -132,7 +133,7 @@ extension ChunkResult {
         w.varint(UInt64(summaries.count))
         for s in summaries { s.encode(into: &w) }
         var firm = BinaryWriter()
-        for list in [pool, newExportSources] {
+        for list in [pool, newExportSources, leaders] {
             w.varint(UInt64(list.count))
             for c in list {
                 w.bool(c.priority)
@@ -163,7 +164,7 @@ extension ChunkResult {
         }
     }
 
-    /// Reads the envelope, the summaries and the two candidate lists' keys of one payload.
+    /// Reads the envelope, the summaries and the three candidate lists' keys of one payload.
     static func scan(
         _ bytes: [UInt8], payload: Int
     ) throws(DecodeError) -> (evaluated: Int, summaries: [RegionSummary], lists: [[EncodedCandidate]]) {
@@ -174,7 +175,7 @@ extension ChunkResult {
         var summaries: [RegionSummary] = []
         for _ in 0..<ns { summaries.append(try RegionSummary.decode(&r)) }
         var lists: [[EncodedCandidate]] = []
-        for _ in 0..<2 {
+        for _ in 0..<3 {
             let n = try r.count(minElementBytes: 16)
             var l: [EncodedCandidate] = []
             l.reserveCapacity(n)
@@ -214,17 +215,19 @@ extension ChunkResult {
             lists.append(out)
         }
         return ChunkResult(
-            summaries: s.summaries, pool: lists[0], newExportSources: lists[1], evaluatedFirms: s.evaluated)
+            summaries: s.summaries, pool: lists[0], newExportSources: lists[1], leaders: lists[2],
+            evaluatedFirms: s.evaluated)
     }
 
     /// The merge of encoded chunk results (`merge` of their decoded values, the same value),
-    /// decoding only the firms that make the first `poolSize` of each list.
+    /// decoding only the firms that make the first `poolSize` of each list (leaders: the first
+    /// `Leaders.limit` of each industry).
     public static func mergeEncoded(_ payloads: [[UInt8]], markets: Int, poolSize: Int) throws(DecodeError)
         -> ChunkResult
     {
         var byRegion: [Office: RegionSummary] = [:]
         var evaluated = 0
-        var keys: [[EncodedCandidate]] = [[], []]
+        var keys: [[EncodedCandidate]] = [[], [], []]
         for (i, p) in payloads.enumerated() {
             let s = try scan(p, payload: i)
             evaluated += s.evaluated
@@ -235,7 +238,7 @@ extension ChunkResult {
                     byRegion[summary.region]!.merge(summary)
                 }
             }
-            for l in 0..<2 { keys[l] += s.lists[l] }
+            for l in 0..<3 { keys[l] += s.lists[l] }
         }
         var lists: [[PoolCandidate]] = []
         for l in 0..<2 {
@@ -244,8 +247,11 @@ extension ChunkResult {
             for c in keys[l].prefix(poolSize) { out.append(try firm(c, in: payloads, markets: markets)) }
             lists.append(out)
         }
+        // Leaders rank on their firms (industry, exports): decoded all, then cut per industry.
+        var leaders: [PoolCandidate] = []
+        for c in keys[2] { leaders.append(try firm(c, in: payloads, markets: markets)) }
         return ChunkResult(
             summaries: Office.allCases.compactMap { byRegion[$0] }, pool: lists[0], newExportSources: lists[1],
-            evaluatedFirms: evaluated)
+            leaders: Leaders.top(leaders, limit: Leaders.limit(poolSize: poolSize)), evaluatedFirms: evaluated)
     }
 }

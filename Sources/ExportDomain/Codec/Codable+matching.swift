@@ -79,8 +79,8 @@ extension DeskRanking {
 }
 
 extension EcosystemInput {
-    /// 3: candidates carry their exports to date.
-    public static let version: UInt8 = 3
+    /// 4: candidates carry their exports to date (3: the leaders outside the pool).
+    public static let version: UInt8 = 4
 
     public func encoded() -> [UInt8] {
         var w = BinaryWriter()
@@ -91,6 +91,7 @@ extension EcosystemInput {
         w.list(institutions) { w, i in i.encode(into: &w) }
         w.list(applications) { w, a in a.encode(into: &w) }
         w.list(deskRankings) { w, d in d.encode(into: &w) }
+        w.list(leaders) { w, c in c.encode(into: &w) }
         return w.bytes
     }
 
@@ -116,15 +117,18 @@ extension EcosystemInput {
         let rankings = try r.list(minElementBytes: 4) { (r: inout BinaryReader) throws(DecodeError) in
             try DeskRanking.decode(&r)
         }
+        let leaders = try r.list(minElementBytes: 16) { (r: inout BinaryReader) throws(DecodeError) in
+            try PoolCandidate.decode(&r, markets: n)
+        }
         try r.expectEnd()
         return EcosystemInput(
             industry: industry, firms: firms, newExportSources: sources, companies: companies,
-            institutions: institutions, applications: applications, deskRankings: rankings)
+            institutions: institutions, applications: applications, deskRankings: rankings, leaders: leaders)
     }
 }
 
 extension EcosystemResult {
-    public static let version: UInt8 = 3
+    public static let version: UInt8 = 4
 
     public func encoded() -> [UInt8] {
         var w = BinaryWriter()
@@ -136,6 +140,7 @@ extension EcosystemResult {
         w.int(contracts)
         w.int(offers)
         w.optionalInt(emptySeatsWithoutCap)
+        w.int(consortiumLeaders)
         w.list(variants) { w, v in
             w.code(v.rule)
             for n in [v.seats, v.matched, v.emergingMatched] { w.int(n) }
@@ -162,9 +167,13 @@ extension EcosystemResult {
             w.string(c.id)
             w.code(c.industry)
             w.firmID(c.leader)
+            w.bool(c.leaderFromOutside)
             w.list(c.members) { w, m in w.firmID(m) }
             w.u8(c.targetMarket)
             w.list(c.institutions) { w, i in w.string(i) }
+            w.bool(c.support != nil)
+            if let s = c.support { w.string(s) }
+            w.code(c.targetRule)
             w.int(c.objective)
         }
         w.list(unplaced) { w, u in
@@ -205,6 +214,7 @@ extension EcosystemResult {
         if let e = emptyWithoutCap, !(0...100_000_000).contains(e) {
             throw DecodeError("empty seats \(e) out of range")
         }
+        let consortiumLeaders = try r.int(in: 0...100_000_000, "consortium leaders")
         let variants = try r.list(minElementBytes: 5) { (r: inout BinaryReader) throws(DecodeError) in
             MatchingVariant(
                 rule: try r.code(MatchingVariant.Rule.self), seats: try r.int(in: 0...100_000_000, "seats"),
@@ -233,12 +243,14 @@ extension EcosystemResult {
         let consortia = try r.list(minElementBytes: 7) { (r: inout BinaryReader) throws(DecodeError) in
             Consortium(
                 id: try r.string(), industry: try r.code(Industry.self), leader: try r.firmID(),
+                leaderFromOutside: try r.bool(),
                 members: try r.list(minElementBytes: 1) { (r: inout BinaryReader) throws(DecodeError) in try r.firmID()
                 },
                 targetMarket: try r.market(n),
                 institutions: try r.list(minElementBytes: 1) { (r: inout BinaryReader) throws(DecodeError) in
                     try r.string()
-                }, objective: try r.intValue())
+                }, support: try r.bool() ? try r.string() : nil, targetRule: try r.code(Consortium.TargetRule.self),
+                objective: try r.intValue())
         }
         let unplaced = try r.list(minElementBytes: 2) { (r: inout BinaryReader) throws(DecodeError) in
             UnplacedFirm(firm: try r.firmID(), reason: try r.string())
@@ -277,6 +289,6 @@ extension EcosystemResult {
             industry: industry, poolFirms: poolFirms, matches: matches, desks: desks, consortia: consortia,
             unplaced: unplaced, channels: channels, newExportSources: sources, firmsWithApplications: withApplications,
             desksWithRankings: withRankings, contracts: contracts, offers: offers, variants: variants,
-            emptySeatsWithoutCap: emptyWithoutCap)
+            emptySeatsWithoutCap: emptyWithoutCap, consortiumLeaders: consortiumLeaders)
     }
 }

@@ -35,6 +35,8 @@ extension ProgramConfiguration {
         w.int(midSizeLargeKRWm)
         w.int(excellentStorePlaces)
         w.int(rndSelectionBand)
+        w.int(consortiumEmergingTiePermille)
+        w.int(consortiumEmergingSharePermille)
     }
 
     public static func decode(_ r: inout BinaryReader) throws(DecodeError) -> ProgramConfiguration {
@@ -63,6 +65,8 @@ extension ProgramConfiguration {
         c.midSizeLargeKRWm = try r.int()
         c.excellentStorePlaces = try r.intValue()
         c.rndSelectionBand = try r.intValue()
+        c.consortiumEmergingTiePermille = try r.intValue()
+        c.consortiumEmergingSharePermille = try r.intValue()
         let problems = c.validate()
         guard problems.isEmpty else { throw DecodeError("configuration: " + problems.joined(separator: "; ")) }
         return c
@@ -122,7 +126,7 @@ extension ExportRecord {
 }
 
 extension RunTables {
-    public static let version: UInt8 = 2
+    public static let version: UInt8 = 3
 
     public func encoded() -> [UInt8] {
         var w = BinaryWriter()

@@ -67,3 +67,36 @@ public enum CandidatePool {
         return out
     }
 }
+
+/// Firms able to lead an export consortium (docs/MATCHING.md, "Consortia"): mid-sized firms and
+/// exporters of at least USD 1M last year, whether or not they are pool candidates. Each industry
+/// keeps its first `limit` in leader order, enough for every consortium its pool could form.
+public enum Leaders {
+    /// Last year's exports (USD k) from which a firm can lead.
+    public static let minimumExportUSDk: Int64 = 1_000
+
+    public static func isEligible(_ f: Firm) -> Bool { f.sizeClass == .MIDSIZE || f.exportUSDk >= minimumExportUSDk }
+
+    /// Leaders kept per industry: as many as consortia of three the whole pool could form, so a
+    /// cut never binds before the pool runs out of members.
+    public static func limit(poolSize: Int) -> Int { max(1, (poolSize + 2) / 3) }
+
+    /// Leader order: the largest exporters first (the firms best able to carry others), then
+    /// firm id.
+    public static func ranksBefore(_ a: PoolCandidate, _ b: PoolCandidate) -> Bool {
+        if a.firm.exportUSDk != b.firm.exportUSDk { return a.firm.exportUSDk > b.firm.exportUSDk }
+        return a.firm.id < b.firm.id
+    }
+
+    /// The first `limit` of each industry in leader order; the result in industry, then leader order.
+    public static func top(_ candidates: [PoolCandidate], limit: Int) -> [PoolCandidate] {
+        var byIndustry = [[PoolCandidate]](repeating: [], count: Industry.allCases.count)
+        for c in candidates { byIndustry[c.firm.industry.index].append(c) }
+        return byIndustry.flatMap { $0.sorted(by: ranksBefore).prefix(limit) }
+    }
+
+    /// The union of lists cut by `top`, cut again (associative and commutative: the order is total).
+    public static func merge(_ lists: [[PoolCandidate]], limit: Int) -> [PoolCandidate] {
+        top(lists.flatMap { $0 }, limit: limit)
+    }
+}

@@ -9,14 +9,19 @@ public struct ChunkResult: Sendable, Equatable {
     /// Eligible new-export-source firms (procurement-excellent or home-shopping best sellers),
     /// in pool order, at most the pool size.
     public var newExportSources: [PoolCandidate]
+    /// Every firm able to lead a consortium (`Leaders.isEligible`), in the pool or not, in
+    /// leader order (`Leaders.ranksBefore`), at most `Leaders.limit` per industry.
+    public var leaders: [PoolCandidate]
     public var evaluatedFirms: Int
 
     public init(
-        summaries: [RegionSummary], pool: [PoolCandidate], newExportSources: [PoolCandidate], evaluatedFirms: Int
+        summaries: [RegionSummary], pool: [PoolCandidate], newExportSources: [PoolCandidate],
+        leaders: [PoolCandidate] = [], evaluatedFirms: Int
     ) {
         self.summaries = summaries
         self.pool = pool
         self.newExportSources = newExportSources
+        self.leaders = leaders
         self.evaluatedFirms = evaluatedFirms
     }
 
@@ -32,12 +37,13 @@ public struct ChunkResult: Sendable, Equatable {
             summaries: Office.allCases.compactMap { byRegion[$0] },
             pool: CandidatePool.merge(results.map(\.pool), n: poolSize),
             newExportSources: CandidatePool.merge(results.map(\.newExportSources), n: poolSize),
+            leaders: Leaders.merge(results.map(\.leaders), limit: Leaders.limit(poolSize: poolSize)),
             evaluatedFirms: results.reduce(0) { $0 + $1.evaluatedFirms })
     }
 
     /// Every candidate list, where the collector looks up the supported firms' own figures: a
     /// list added to the result belongs here too.
-    public var candidateLists: [[PoolCandidate]] { [pool, newExportSources] }
+    public var candidateLists: [[PoolCandidate]] { [pool, newExportSources, leaders] }
 }
 
 /// Evaluates firms: potential, readiness, tier and group, pool eligibility.
@@ -66,6 +72,7 @@ public struct Evaluator: Sendable {
         var byRegion: [Office: RegionSummary] = [:]
         var pool: [PoolCandidate] = []
         var sources: [PoolCandidate] = []
+        var leaders: [PoolCandidate] = []
         var scratch: [Double] = []
         for f in firms {
             // This firm's records: a binary search for the first, then a run.
@@ -79,18 +86,24 @@ public struct Evaluator: Sendable {
             while end < sorted.endIndex && sorted[end].firm == f.id { end += 1 }
             byRegion[f.region, default: RegionSummary(region: f.region)].add(
                 f, records: sorted[lo..<end], configuration: configuration)
-            guard CandidatePool.isEligible(f) else { continue }
+            let eligible = CandidatePool.isEligible(f)
+            let leader = Leaders.isEligible(f)
+            guard eligible || leader else { continue }
             let r = readiness(f, scratch: &scratch)
             let c = PoolCandidate(
                 firm: f, readiness: r.score,
                 priority: CandidatePool.isPriority(f, readiness: r.score, configuration: configuration),
                 exportsToDate: FollowUpCells.exportsToDate(sorted[lo..<end]))
+            if leader { leaders.append(c) }
+            guard eligible else { continue }
             pool.append(c)
             if f.isNewExportSource { sources.append(c) }
         }
         return ChunkResult(
             summaries: Office.allCases.compactMap { byRegion[$0] },
             pool: CandidatePool.top(pool, n: configuration.poolSize),
-            newExportSources: CandidatePool.top(sources, n: configuration.poolSize), evaluatedFirms: firms.count)
+            newExportSources: CandidatePool.top(sources, n: configuration.poolSize),
+            leaders: Leaders.top(leaders, limit: Leaders.limit(poolSize: configuration.poolSize)),
+            evaluatedFirms: firms.count)
     }
 }

@@ -2,32 +2,57 @@
     import Glibc
 #endif
 
-/// An export consortium: unmatched pool firms of one ecosystem marketing jointly in one market.
+/// An export consortium: unmatched pool firms of one ecosystem marketing jointly in one market,
+/// led by a firm able to carry them (from the pool or not).
 public struct Consortium: Sendable, Equatable {
     /// `INDUSTRY-NNN`, numbered in leader id order within the ecosystem.
     public var id: String
     public var industry: Industry
     public var leader: BusinessNumber
+    /// The leader is not a pool candidate: an ecosystem leader from outside the pool.
+    public var leaderFromOutside: Bool
     /// Every member, the leader included, in id order.
     public var members: [BusinessNumber]
     public var targetMarket: UInt8
-    /// Institution ids, in id order.
+    /// Academic and research partner ids, in id order.
     public var institutions: [String]
+    /// The support institution of the leader's office that joins, if one serves it.
+    public var support: String?
+    /// Why the target market is the one it is.
+    public var targetRule: TargetRule
     /// The consortium's objective value (docs/MATCHING.md).
     public var objective: Int
 
     public init(
-        id: String, industry: Industry, leader: BusinessNumber, members: [BusinessNumber], targetMarket: UInt8,
-        institutions: [String], objective: Int
+        id: String, industry: Industry, leader: BusinessNumber, leaderFromOutside: Bool = false,
+        members: [BusinessNumber], targetMarket: UInt8, institutions: [String], support: String? = nil,
+        targetRule: TargetRule = .best_market, objective: Int
     ) {
+        self.targetRule = targetRule
         self.id = id
         self.industry = industry
         self.leader = leader
+        self.leaderFromOutside = leaderFromOutside
         self.members = members
         self.targetMarket = targetMarket
         self.institutions = institutions
+        self.support = support
         self.objective = objective
     }
+
+    /// How a consortium's target market was chosen (docs/MATCHING.md, "Consortia").
+    public enum TargetRule: String, DomainCode {
+        /// The market of highest summed potential over the members.
+        case best_market
+        /// An emerging market within `consortium_emerging_tie` of the best (a near-tie).
+        case emerging_near_tie
+        /// An emerging market taken for the industry's diversification share
+        /// (`consortium_emerging_share`): the members' best emerging market.
+        case emerging_share
+    }
+
+    /// Members that are pool firms (the leader too unless it comes from outside the pool).
+    public var poolMembers: [BusinessNumber] { leaderFromOutside ? members.filter { $0 != leader } : members }
 }
 
 /// A pool firm left out of both matching and consortia, and why.
@@ -43,9 +68,10 @@ public struct UnplacedFirm: Sendable, Equatable {
 
 /// Groups one ecosystem's unmatched pool firms into consortia (docs/MATCHING.md, "Consortia").
 ///
-/// Constraints: `consortium_min` to `consortium_max` firms; at least one leader (MIDSIZE, or
-/// exports of USD 1M or more); no two members that are direct competitors (same value-chain role
-/// and a shared HS chapter; a firm without chapters counts its industry's typical chapters).
+/// Constraints: `consortium_min` to `consortium_max` firms, the leader included; a leader
+/// (`Leaders.isEligible`: MIDSIZE, or exports of USD 1M or more), an unmatched pool firm or a
+/// firm of the industry from outside the pool, each leading at most one consortium; every other
+/// member an unmatched pool firm; no two members that are direct competitors (`competitors`).
 ///
 /// Objective of a consortium G with target market t (maximised over all consortia, summed):
 ///
@@ -54,20 +80,20 @@ public struct UnplacedFirm: Sendable, Equatable {
 ///   + 20 x members in the leader's region or a neighbouring one (the leader excluded)
 ///
 /// The target market is the market of highest summed potential over the members, except that
-/// the best emerging market is taken when its sum is at least 95% of the best (emerging
-/// markets preferred on near-ties); ties go to market table order. The leader named is the
-/// first leader-eligible member in pool order.
+/// the best emerging market is taken when its sum is at least `consortium_emerging_tie` of the
+/// best (emerging markets preferred on near-ties); ties go to market table order. The leader is
+/// the member from outside the pool if there is one, else the first leader-eligible member in
+/// pool order.
 ///
-/// The search is greedy, then local: each leader in pool order tries its top markets as the
-/// target and grows the group one best firm at a time; unplaced firms then join the group where
-/// they add the most (never lowering its objective); members then move between groups while that
-/// raises the total. Every step scans in a fixed order, so the result is deterministic.
+/// The search is greedy, then local: each leader (pool leaders in pool order, then outside
+/// leaders in leader order) tries its top markets as the target and grows the group one best
+/// firm at a time; unplaced firms then join the group where they add the most (never lowering
+/// its objective); members then move between groups while that raises the total. Every step
+/// scans in a fixed order, so the result is deterministic.
 public struct ConsortiumBuilder: Sendable {
     public static let complementarityPoints = 60
     public static let proximityPoints = 20
     public static let fitFull = 10_000.0
-    /// Emerging markets win near-ties within this share (percent) of the best summed potential.
-    public static let emergingNearTiePercent: Int64 = 95
     /// Consortia one institution may join, per industry it serves.
     public static let institutionLoad = 3
     /// Markets of the leader tried as the target while growing its group.
@@ -82,16 +108,22 @@ public struct ConsortiumBuilder: Sendable {
     public let maxSize: Int
     public let maxInstitutions: Int
     public let emerging: [Bool]
+    /// Emerging markets win near-ties from this share (permille) of the best summed potential.
+    public let emergingTiePermille: Int64
+    /// Consortia per industry (permille, rounded up) that target an emerging market.
+    public let emergingSharePermille: Int
 
     public init(configuration c: ProgramConfiguration, markets: MarketTable) {
         minSize = c.consortiumMin
         maxSize = c.consortiumMax
         maxInstitutions = c.consortiumMaxInstitutions
+        emergingTiePermille = Int64(c.consortiumEmergingTiePermille)
+        emergingSharePermille = c.consortiumEmergingSharePermille
         emerging = markets.markets.map(\.emerging)
     }
 
     /// A firm that can lead a consortium.
-    public static func isLeader(_ f: Firm) -> Bool { f.sizeClass == .MIDSIZE || f.exportUSDk >= 1_000 }
+    public static func isLeader(_ f: Firm) -> Bool { Leaders.isEligible(f) }
 
     /// The HS chapters the competitor rule compares, as a 128-bit set.
     public static func chapterSet(_ f: Firm) -> (UInt64, UInt64) {
@@ -102,24 +134,48 @@ public struct ConsortiumBuilder: Sendable {
         return s
     }
 
+    /// Direct competitors. Goods firms (every role but SERVICES): the same value-chain role and a
+    /// shared HS chapter. Services firms: a services firm's chapters are the reporting codes of
+    /// what it delivers (software on media, printed matter), not a product line, and a whole
+    /// services industry reports the same two or three; services are sold to clients near the
+    /// firm, so two services firms compete directly when they report exactly the same chapters
+    /// and belong to the same office.
+    public static func competitors(_ a: Firm, _ b: Firm) -> Bool {
+        guard a.role == b.role else { return false }
+        let ca = chapterSet(a)
+        let cb = chapterSet(b)
+        if a.role == .SERVICES { return ca == cb && a.region == b.region }
+        return ca.0 & cb.0 != 0 || ca.1 & cb.1 != 0
+    }
+
     public static func fitPoints(_ potential: Int64) -> Int {
         guard potential > 0 else { return 0 }
         return Int(min(100, (100 * log10(1 + Double(potential)) / log10(1 + fitFull)).rounded()))
     }
 
-    /// The problem in index form; firms in pool order (priority, readiness, id).
+    /// The problem in index form: the unmatched pool firms in pool order (priority, readiness,
+    /// id), then the leaders from outside the pool in leader order.
     struct Instance {
         let firms: [PoolCandidate]
+        /// Firms `0..<poolCount` are pool firms; the rest come from outside the pool.
+        let poolCount: Int
         let nm: Int
         let potential: [Int64]
         let fit: [Int]
         let leader: [Bool]
         let role: [Int]
         let region: [Office]
+        let services: [Bool]
         let chapters: [(UInt64, UInt64)]
 
+        func outside(_ f: Int) -> Bool { f >= poolCount }
+
         func competitors(_ a: Int, _ b: Int) -> Bool {
-            role[a] == role[b] && (chapters[a].0 & chapters[b].0 != 0 || chapters[a].1 & chapters[b].1 != 0)
+            guard role[a] == role[b] else { return false }
+            if services[a] {
+                return chapters[a] == chapters[b] && region[a] == region[b]
+            }
+            return chapters[a].0 & chapters[b].0 != 0 || chapters[a].1 & chapters[b].1 != 0
         }
     }
 
@@ -136,8 +192,11 @@ public struct ConsortiumBuilder: Sendable {
     }
 
     /// Objective of `g` with `plus` added and `minus` removed (-1: none), its target market and
-    /// leader (the first leader-eligible member in pool order; -1 if none).
-    func value(_ g: Group, plus: Int = -1, minus: Int = -1, _ x: Instance) -> (value: Int, target: Int, leader: Int) {
+    /// leader (the member from outside the pool, else the first leader-eligible member in pool
+    /// order; -1 if none).
+    func value(_ g: Group, plus: Int = -1, minus: Int = -1, target forced: Int? = nil, _ x: Instance) -> (
+        value: Int, target: Int, leader: Int
+    ) {
         let nm = x.nm
         var best = 0
         var bestSum = Int64.min
@@ -157,13 +216,21 @@ public struct ConsortiumBuilder: Sendable {
             }
         }
         let t =
-            bestEmerging >= 0 && bestEmergingSum * 100 >= bestSum * Self.emergingNearTiePercent ? bestEmerging : best
+            forced
+            ?? (bestEmerging >= 0 && bestEmergingSum * 1000 >= bestSum * emergingTiePermille ? bestEmerging : best)
+        // Members are in index order: an outside leader, if any, is the last.
         var leader = -1
-        for f in g.members where f != minus && x.leader[f] {
-            leader = f
-            break
+        if plus >= 0 && x.outside(plus) {
+            leader = plus
+        } else if let last = g.members.last, last != minus, x.outside(last) {
+            leader = last
+        } else {
+            for f in g.members where f != minus && x.leader[f] {
+                leader = f
+                break
+            }
+            if plus >= 0 && x.leader[plus] && (leader < 0 || plus < leader) { leader = plus }
         }
-        if plus >= 0 && x.leader[plus] && (leader < 0 || plus < leader) { leader = plus }
         let home = leader >= 0 ? x.region[leader] : x.region[g.members.first { $0 != minus } ?? plus]
         var value = 0
         var roles = 0
@@ -181,23 +248,30 @@ public struct ConsortiumBuilder: Sendable {
     }
 
     /// The target rule on summed potentials.
-    public static func target(_ sums: [Int64], emerging: [Bool]) -> Int {
+    public func target(_ sums: [Int64]) -> Int {
         var best = 0
         var bestEmerging = -1
         for m in sums.indices {
             if sums[m] > sums[best] { best = m }
             if emerging[m] && (bestEmerging < 0 || sums[m] > sums[bestEmerging]) { bestEmerging = m }
         }
-        if bestEmerging >= 0 && sums[bestEmerging] * 100 >= sums[best] * emergingNearTiePercent { return bestEmerging }
+        if bestEmerging >= 0 && sums[bestEmerging] * 1000 >= sums[best] * emergingTiePermille { return bestEmerging }
         return best
     }
 
-    /// Groups one ecosystem's unmatched pool firms into consortia and picks partners among
-    /// `institutions`. `model` gives each firm's potential per market.
+    /// Groups one ecosystem's unmatched pool firms into consortia, with `leaders` (firms of the
+    /// industry outside the pool able to lead, any order) as further leaders, and picks partners
+    /// and support institutions among `institutions`. `model` gives each firm's potential per
+    /// market. Unplaced: the pool firms left out, with their reason (outside leaders not needed
+    /// are not listed).
     public func build(
-        industry: Industry, firms input: [PoolCandidate], institutions: [Institution], model: PotentialModel
+        industry: Industry, firms input: [PoolCandidate], leaders outside: [PoolCandidate] = [],
+        institutions: [Institution], model: PotentialModel
     ) -> (consortia: [Consortium], unplaced: [UnplacedFirm]) {
-        let firms = input.sorted(by: PoolCandidate.ranksBefore)
+        let inPool = Set(input.map(\.firm.id))
+        let extra = outside.filter { Self.isLeader($0.firm) && !inPool.contains($0.firm.id) }
+            .sorted(by: Leaders.ranksBefore)
+        let firms = input.sorted(by: PoolCandidate.ranksBefore) + extra
         let nm = model.markets.count
         var potential = [Int64](repeating: 0, count: firms.count * nm)
         var fit = [Int](repeating: 0, count: firms.count * nm)
@@ -211,8 +285,9 @@ public struct ConsortiumBuilder: Sendable {
             }
         }
         let x = Instance(
-            firms: firms, nm: nm, potential: potential, fit: fit, leader: firms.map { Self.isLeader($0.firm) },
-            role: firms.map { $0.firm.role.index }, region: firms.map(\.firm.region),
+            firms: firms, poolCount: input.count, nm: nm, potential: potential, fit: fit,
+            leader: firms.map { Self.isLeader($0.firm) }, role: firms.map { $0.firm.role.index },
+            region: firms.map(\.firm.region), services: firms.map { $0.firm.role == .SERVICES },
             chapters: firms.map { Self.chapterSet($0.firm) })
         let groups = search(x)
         return finish(industry: industry, groups: groups, x: x, institutions: institutions)
@@ -224,7 +299,9 @@ public struct ConsortiumBuilder: Sendable {
     /// search makes no swaps: both cost O(n^2) and added under 0.1% to the objective on the
     /// benchmark nation. Returns groups of firm indices, each in pool order.
     func search(_ x: Instance) -> [[Int]] {
-        guard minSize <= maxSize, x.firms.count >= minSize, x.leader.contains(true) else { return [] }
+        guard minSize <= maxSize, x.firms.count >= minSize, x.poolCount >= minSize - 1, x.leader.contains(true) else {
+            return []
+        }
         var best: [[Int]] = []
         var bestTotal = -1
         let small = x.firms.count <= Self.exhaustiveLimit
@@ -240,8 +317,11 @@ public struct ConsortiumBuilder: Sendable {
         return best
     }
 
+    /// `f` may join `members` (`except` leaving): no direct competitor, and at most one member
+    /// from outside the pool.
     func compatible(_ f: Int, _ members: [Int], except: Int = -1, _ x: Instance) -> Bool {
-        !members.contains { $0 != except && x.competitors($0, f) }
+        let outside = x.outside(f)
+        return !members.contains { $0 != except && (x.competitors($0, f) || (outside && x.outside($0))) }
     }
 
     func near(_ f: Int, _ l: Int, _ x: Instance) -> Bool { x.region[f].isNear(x.region[l]) }
@@ -268,7 +348,7 @@ public struct ConsortiumBuilder: Sendable {
                 while g.count < maxSize {
                     var pick = -1
                     var pickGain = Int.min
-                    for f in 0..<n where !taken[f] && !g.contains(f) && compatible(f, g, x) {
+                    for f in 0..<x.poolCount where !taken[f] && !g.contains(f) && compatible(f, g, x) {
                         var gain = x.fit[f * x.nm + t]
                         if roles & (1 << x.role[f]) == 0 { gain += Self.complementarityPoints }
                         if near(f, l, x) { gain += Self.proximityPoints }
@@ -294,15 +374,23 @@ public struct ConsortiumBuilder: Sendable {
         return groups
     }
 
-    /// Every leader seeds a group (as many as the firms can fill); the groups take firms in
-    /// turn up to the minimum size, then the best (firm, group) gain is taken until no firm fits.
-    /// Groups left below the minimum are dissolved.
+    /// Leaders seed groups: the pool's leaders in pool order, as many as the pool firms can
+    /// fill at the minimum size; then outside leaders in leader order, only as many as the pool
+    /// firms those groups cannot hold at the maximum size need (an outside leader is engaged
+    /// where the pool has no leader left for a firm, not to split groups). The groups take pool
+    /// firms in turn up to the minimum size, then the best (firm, group) gain is taken until no
+    /// firm fits. Groups left below the minimum are dissolved.
     func seeded(_ x: Instance) -> [[Int]] {
-        let n = x.firms.count
-        let seeds = Array((0..<n).filter { x.leader[$0] }.prefix(n / minSize))
+        let n = x.poolCount
+        var seeds = Array((0..<n).filter { x.leader[$0] }.prefix(n / minSize))
+        var left = n - seeds.count * maxSize
+        for l in n..<x.firms.count where left >= minSize - 1 {
+            seeds.append(l)
+            left -= maxSize - 1
+        }
         var groups = seeds.map { group([$0], x) }
         var assigned = [Bool](repeating: false, count: n)
-        for s in seeds { assigned[s] = true }
+        for s in seeds where s < n { assigned[s] = true }
         var values = groups.map { value($0, x).value }
         func gain(_ f: Int, _ g: Int) -> Int? {
             guard groups[g].members.count < maxSize, compatible(f, groups[g].members, x) else { return nil }
@@ -376,8 +464,9 @@ public struct ConsortiumBuilder: Sendable {
     /// unplaced leaders found new groups, members move or swap between groups while the total
     /// rises. Bounded passes, fixed scan order.
     func improve(_ groups: inout [Group], _ x: Instance, swaps: Bool) {
-        let n = x.firms.count
-        var home = [Int](repeating: -1, count: n)
+        // Outside leaders only found groups (`found`); the other steps move pool firms.
+        let n = x.poolCount
+        var home = [Int](repeating: -1, count: x.firms.count)
         for (g, grp) in groups.enumerated() { for f in grp.members { home[f] = g } }
         var values = groups.map { value($0, x).value }
 
@@ -491,6 +580,40 @@ public struct ConsortiumBuilder: Sendable {
         }
     }
 
+    /// The target rule of each consortium, after the diversification share: when fewer than
+    /// `consortium_emerging_share` of the consortia (rounded up) target an emerging market, the
+    /// consortia whose best emerging market comes closest to their best market (its summed
+    /// potential as a share of the best's, higher first, then leader id) switch to it, among
+    /// those with a positive potential there; their objective is taken at the new target.
+    func diversify(_ built: inout [(leader: Int, members: [Int], target: Int, value: Int)], _ x: Instance)
+        -> [Consortium.TargetRule]
+    {
+        var rules: [Consortium.TargetRule] = built.map { b in
+            let sums = group(b.members, x).sums
+            var best = 0
+            for m in sums.indices where sums[m] > sums[best] { best = m }
+            return b.target == best ? .best_market : .emerging_near_tie
+        }
+        let need = (built.count * emergingSharePermille + 999) / 1000 - built.filter { emerging[$0.target] }.count
+        guard need > 0 else { return rules }
+        var candidates: [(ratio: Int64, index: Int, market: Int)] = []
+        for (i, b) in built.enumerated() where !emerging[b.target] {
+            let sums = group(b.members, x).sums
+            guard let e = sums.indices.filter({ emerging[$0] }).max(by: { (sums[$0], $1) < (sums[$1], $0) }),
+                sums[e] > 0, sums[b.target] > 0
+            else { continue }
+            candidates.append((sums[e] * 1000 / sums[b.target], i, e))
+        }
+        candidates.sort { ($0.ratio, $1.index) > ($1.ratio, $0.index) }
+        for c in candidates.prefix(need) {
+            let e = value(group(built[c.index].members, x), target: c.market, x)
+            built[c.index].target = c.market
+            built[c.index].value = e.value
+            rules[c.index] = .emerging_share
+        }
+        return rules
+    }
+
     func finish(industry: Industry, groups: [[Int]], x: Instance, institutions: [Institution]) -> (
         consortia: [Consortium], unplaced: [UnplacedFirm]
     ) {
@@ -499,12 +622,15 @@ public struct ConsortiumBuilder: Sendable {
             return (e.leader, g, e.target, e.value)
         }
         built.sort { x.firms[$0.leader].firm.id < x.firms[$1.leader].firm.id }
-
+        let rules = diversify(&built, x)
         // Partners: universities and research institutes of the industry, nearest first.
         let partners = institutions.filter {
             ($0.kind == .UNIVERSITY || $0.kind == .RESEARCH) && $0.industries.contains(industry)
         }.sorted { $0.id < $1.id }
         var load = [Int](repeating: 0, count: partners.count)
+        // Support institutions serve an office; those serving the industry first.
+        let supports = institutions.filter { $0.kind == .SUPPORT }.sorted { $0.id < $1.id }
+        var supportLoad = [Int](repeating: 0, count: supports.count)
         var consortia: [Consortium] = []
         for (k, b) in built.enumerated() {
             let home = x.region[b.leader]
@@ -515,24 +641,31 @@ public struct ConsortiumBuilder: Sendable {
                 .sorted { (distance(partners[$0]), load[$0], $0) < (distance(partners[$1]), load[$1], $1) }
                 .prefix(maxInstitutions)
             for i in chosen { load[i] += 1 }
+            let support = supports.indices.filter { supports[$0].region == home }
+                .min {
+                    (supports[$0].industries.contains(industry) ? 0 : 1, supportLoad[$0], $0)
+                        < (supports[$1].industries.contains(industry) ? 0 : 1, supportLoad[$1], $1)
+                }
+            if let support { supportLoad[support] += 1 }
             let number = String(k + 1)
             consortia.append(
                 Consortium(
                     id: "\(industry.rawValue)-\(String(repeating: "0", count: max(0, 3 - number.count)))\(number)",
-                    industry: industry, leader: x.firms[b.leader].firm.id,
+                    industry: industry, leader: x.firms[b.leader].firm.id, leaderFromOutside: x.outside(b.leader),
                     members: b.members.map { x.firms[$0].firm.id }.sorted(), targetMarket: UInt8(b.target),
-                    institutions: chosen.map { partners[$0].id }.sorted(), objective: b.value))
+                    institutions: chosen.map { partners[$0].id }.sorted(), support: support.map { supports[$0].id },
+                    targetRule: rules[k], objective: b.value))
         }
 
         var placed = Set<Int>()
         for g in groups { placed.formUnion(g) }
         var unplaced: [UnplacedFirm] = []
         let anyLeader = x.leader.contains(true)
-        for f in 0..<x.firms.count where !placed.contains(f) {
+        for f in 0..<x.poolCount where !placed.contains(f) {
             let reason: String
             if !anyLeader {
                 reason =
-                    "no leader (a MIDSIZE firm or exports of USD 1M or more) among the unmatched \(industry.rawValue) firms"
+                    "no leader (a MIDSIZE firm or exports of USD 1M or more) among the \(industry.rawValue) firms, in the pool or not"
             } else if groups.isEmpty {
                 reason = "too few compatible unmatched \(industry.rawValue) firms for a consortium of \(minSize)"
             } else {

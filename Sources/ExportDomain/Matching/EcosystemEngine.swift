@@ -180,7 +180,7 @@ public struct EcosystemEngine: Sendable {
         }
 
         let (consortia, unplaced) = ConsortiumBuilder(configuration: configuration, markets: markets).build(
-            industry: input.industry, firms: unmatched,
+            industry: input.industry, firms: unmatched, leaders: input.leaders,
             institutions: input.institutions.sorted { $0.id < $1.id }, model: model)
 
         var channels: [ChannelRecommendation] = []
@@ -208,7 +208,10 @@ public struct EcosystemEngine: Sendable {
             unplaced: unplaced, channels: channels, newExportSources: sources,
             firmsWithApplications: prefs.firmsWithApplications, desksWithRankings: prefs.desksWithRankings,
             contracts: p.contracts.count, offers: outcome.offers, variants: variants,
-            emptySeatsWithoutCap: emptyWithoutCap)
+            emptySeatsWithoutCap: emptyWithoutCap,
+            consortiumLeaders: unmatched.filter { Leaders.isEligible($0.firm) }.count
+                + Set(input.leaders.filter { Leaders.isEligible($0.firm) }.map(\.firm.id))
+                .subtracting(prefs.firms.map(\.firm.id)).count)
     }
 
     /// Open-market channels for one pool firm (docs/MATCHING.md, "Channels"): each open market the

@@ -167,13 +167,17 @@ public struct EcosystemResult: Sendable, Equatable {
     public var variants: [MatchingVariant]
     /// With `preference_list_length` set: the seats the configured rule leaves empty on uncut lists.
     public var emptySeatsWithoutCap: Int?
+    /// Firms available to lead this industry's consortia: unmatched leader-eligible pool firms
+    /// and the leaders from outside the pool the job was given.
+    public var consortiumLeaders: Int
 
     public init(
         industry: Industry, poolFirms: Int, matches: [Match], desks: [DeskReport], consortia: [Consortium],
         unplaced: [UnplacedFirm], channels: [ChannelRecommendation], newExportSources: [NewExportSource],
         firmsWithApplications: Int, desksWithRankings: Int, contracts: Int = 0, offers: Int = 0,
-        variants: [MatchingVariant] = [], emptySeatsWithoutCap: Int? = nil
+        variants: [MatchingVariant] = [], emptySeatsWithoutCap: Int? = nil, consortiumLeaders: Int = 0
     ) {
+        self.consortiumLeaders = consortiumLeaders
         self.industry = industry
         self.poolFirms = poolFirms
         self.matches = matches

@@ -8,18 +8,21 @@ public struct EcosystemInput: Sendable, Equatable {
     public var newExportSources: [PoolCandidate]
     /// Companies with a desk in this industry (any order; other desks are ignored).
     public var companies: [TradingCompany]
-    /// Institutions serving this industry (any order).
+    /// Institutions serving this industry and every support institution (they serve offices), any order.
     public var institutions: [Institution]
     /// `applications.csv` rows of these firms (any order).
     public var applications: [Application]
     /// `desk_rankings.csv` rows of this industry's desks (any order).
     public var deskRankings: [DeskRanking]
+    /// Firms of this industry outside the pool able to lead a consortium (`Leaders`), any order.
+    public var leaders: [PoolCandidate]
 
     public init(
         industry: Industry, firms: [PoolCandidate], newExportSources: [PoolCandidate] = [],
         companies: [TradingCompany], institutions: [Institution] = [], applications: [Application] = [],
-        deskRankings: [DeskRanking] = []
+        deskRankings: [DeskRanking] = [], leaders: [PoolCandidate] = []
     ) {
+        self.leaders = leaders
         self.industry = industry
         self.firms = firms
         self.newExportSources = newExportSources
