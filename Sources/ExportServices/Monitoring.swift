@@ -40,6 +40,48 @@ extension RunControl {
         _ = try await queue.enqueue(jobs, guard: runGuard)
     }
 
+    /// Starts an on-demand round of `period` and returns its number: rounds are numbered per run
+    /// (`monitor_round` in the run's meta, taken under the run's guard, so a purged run is not
+    /// brought back by the count).
+    public func startMonitoringRound(_ run: String, period: Int) async throws -> Int {
+        guard let ref = try await ref(run) else { throw RunError("no run \(run)") }
+        let reply = try await write(ref, [.hincrby(keys(run).meta, "monitor_round", 1)])
+        guard let round = reply.first?.int.map(Int.init), round > 0 else {
+            throw RunError("run \(run): the monitoring round counter is not a number")
+        }
+        try await startMonitoring(run, period: period, round: round)
+        return round
+    }
+
+    /// The stored snapshot of `period` once it is round `round`'s (its `round` field), else nil.
+    public func monitorSnapshot(_ run: String, period: Int, round: Int) async throws -> [UInt8]? {
+        guard let s = try await monitorSnapshots(run)[period],
+            let obj = try? JSONSerialization.jsonObject(with: Data(s)) as? [String: Any],
+            (obj["round"] as? Int) == round
+        else { return nil }
+        return s
+    }
+
+    /// The last period (0-based) with an export record in the run's stored or loaded records;
+    /// 0 if none.
+    public func lastPeriodWithRecords(_ run: String) async throws -> Int {
+        let t = try await tables(run)
+        let chunks = Int(try await meta(run)["chunks"] ?? "0") ?? 0
+        var lists = [keys(run).loadedExports]
+        for i in 0..<chunks { lists.append(keys(run).records(i)) }
+        var last = 0
+        for k in lists {
+            for b in try await list(k) {
+                do {
+                    for r in try ChunkInput.decodeRecords(b, markets: t.markets.count) { last = max(last, r.period) }
+                } catch {
+                    throw RunError("run \(run): export records in \(k) cannot be read: \(error)")
+                }
+            }
+        }
+        return last
+    }
+
     /// Claims periodic monitoring of `period` (true once per run and period, whoever asks).
     public func claimPeriod(_ run: String, period: Int) async throws -> Bool {
         guard let ref = try await ref(run) else { return false }
