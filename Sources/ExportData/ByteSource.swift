@@ -37,7 +37,7 @@ final class CP949Source: ByteSource {
 
     let fd: Int32
     let digest: DigestSink?
-    private let cd: iconv_t
+    private let iconv: Iconv
     private var inBuf = [UInt8](repeating: 0, count: 64 * 1024)
     private var inLen = 0
     private var eof = false
@@ -45,31 +45,15 @@ final class CP949Source: ByteSource {
     init(fd: Int32, digest: DigestSink?) throws {
         self.fd = fd
         self.digest = digest
-        guard let cd = iconv_open("UTF-8", "CP949"), cd != iconv_t(bitPattern: -1) else { throw Unavailable() }
-        self.cd = cd
+        guard let iconv = Iconv(from: "CP949", to: "UTF-8") else { throw Unavailable() }
+        self.iconv = iconv
     }
-
-    deinit { iconv_close(cd) }
 
     /// Whether `sample` converts from CP949 without an invalid sequence (a cut-off one at the
     /// end is fine).
     static func accepts(_ sample: [UInt8]) -> Bool {
-        guard let cd = iconv_open("UTF-8", "CP949"), cd != iconv_t(bitPattern: -1) else { return false }
-        defer { iconv_close(cd) }
-        var input = sample
-        var out = [UInt8](repeating: 0, count: sample.count * 2 + 16)
-        return input.withUnsafeMutableBufferPointer { ib -> Bool in
-            out.withUnsafeMutableBufferPointer { ob -> Bool in
-                var ip: UnsafeMutablePointer<CChar>? = UnsafeMutableRawPointer(ib.baseAddress!).assumingMemoryBound(
-                    to: CChar.self)
-                var op: UnsafeMutablePointer<CChar>? = UnsafeMutableRawPointer(ob.baseAddress!).assumingMemoryBound(
-                    to: CChar.self)
-                var il = ib.count
-                var ol = ob.count
-                let r = iconv(cd, &ip, &il, &op, &ol)
-                return r != -1 || errno == EINVAL
-            }
-        }
+        guard let iconv = Iconv(from: "CP949", to: "UTF-8") else { return false }
+        return iconv.convert(sample).outcome != .invalid
     }
 
     func read(into p: UnsafeMutablePointer<UInt8>, count: Int) -> (produced: Int, raw: Int) {
@@ -88,27 +72,13 @@ final class CP949Source: ByteSource {
         if inLen == 0 { return (0, raw) }
         var produced = 0
         inBuf.withUnsafeMutableBufferPointer { ib in
-            var ip: UnsafeMutablePointer<CChar>? = UnsafeMutableRawPointer(ib.baseAddress!).assumingMemoryBound(
-                to: CChar.self)
+            var ip = ib.baseAddress!
             var il = inLen
-            var op: UnsafeMutablePointer<CChar>? = UnsafeMutableRawPointer(p).assumingMemoryBound(to: CChar.self)
+            var op = p
             var ol = count
-            while il > 0 && ol >= 4 {
-                let r = iconv(cd, &ip, &il, &op, &ol)
-                if r != -1 { break }
-                if errno == EILSEQ || (errno == EINVAL && eof) {
-                    // Replace one undecodable byte with U+FFFD and go on.
-                    op![0] = CChar(bitPattern: 0xEF)
-                    op![1] = CChar(bitPattern: 0xBF)
-                    op![2] = CChar(bitPattern: 0xBD)
-                    op = op! + 3
-                    ol -= 3
-                    ip = ip! + 1
-                    il -= 1
-                    continue
-                }
-                break  // EINVAL (sequence cut at the chunk end) or E2BIG: keep the rest for later
-            }
+            // An undecodable byte becomes U+FFFD; a sequence cut at the chunk end, or a full
+            // output, waits for the next call.
+            _ = iconv.step(&ip, &il, &op, &ol, replacing: true, atEnd: eof)
             produced = count - ol
             let consumed = inLen - il
             if consumed > 0 && il > 0 {

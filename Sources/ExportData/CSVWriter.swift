@@ -98,14 +98,14 @@ public final class CSVWriter {
     private let fd: Int32
     private var buf: [UInt8] = []
     private var firstField = true
-    private let cp949: iconv_t?
+    private let cp949: Iconv?
 
     public init(path: String, encoding: TextEncoding = .utf8) throws(FileProblem) {
         self.path = path
         fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw FileProblem(file: path, reason: String(cString: strerror(errno))) }
         if encoding == .cp949 {
-            guard let cd = iconv_open("CP949", "UTF-8"), cd != iconv_t(bitPattern: -1) else {
+            guard let cd = Iconv(from: "UTF-8", to: "CP949") else {
                 close(fd)
                 throw FileProblem(file: path, reason: "CP949 is not available in iconv")
             }
@@ -119,7 +119,6 @@ public final class CSVWriter {
     deinit {
         try? flush()
         close(fd)
-        if let cp949 { iconv_close(cp949) }
     }
 
     /// Appends raw bytes to the current field (no quoting, no neutralising: the caller knows they
@@ -220,24 +219,9 @@ public final class CSVWriter {
         buf.removeAll(keepingCapacity: true)
     }
 
-    private func convert(_ input: [UInt8], _ cd: iconv_t) throws(FileProblem) -> [UInt8] {
-        var inp = input
-        var out = [UInt8](repeating: 0, count: input.count * 2 + 16)
-        var produced = 0
-        let ok = inp.withUnsafeMutableBufferPointer { ib in
-            out.withUnsafeMutableBufferPointer { ob -> Bool in
-                var ip: UnsafeMutablePointer<CChar>? = UnsafeMutableRawPointer(ib.baseAddress!).assumingMemoryBound(
-                    to: CChar.self)
-                var op: UnsafeMutablePointer<CChar>? = UnsafeMutableRawPointer(ob.baseAddress!).assumingMemoryBound(
-                    to: CChar.self)
-                var il = ib.count
-                var ol = ob.count
-                let r = iconv(cd, &ip, &il, &op, &ol)
-                produced = ob.count - ol
-                return r != -1
-            }
-        }
-        guard ok else { throw FileProblem(file: path, reason: "text cannot be written in CP949") }
-        return Array(out[0..<produced])
+    private func convert(_ input: [UInt8], _ cd: Iconv) throws(FileProblem) -> [UInt8] {
+        let (out, outcome) = cd.convert(input)
+        guard outcome == .complete else { throw FileProblem(file: path, reason: "text cannot be written in CP949") }
+        return out
     }
 }

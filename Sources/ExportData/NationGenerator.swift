@@ -419,24 +419,8 @@ public struct NationGenerator {
     }
 
     func cp949Bytes(_ s: String) -> [UInt8] {
-        guard let cd = iconv_open("CP949", "UTF-8"), cd != iconv_t(bitPattern: -1) else { return [0xB0, 0xA1] }
-        defer { iconv_close(cd) }
-        var input = Array(s.utf8)
-        var out = [UInt8](repeating: 0, count: input.count * 2)
-        var produced = 0
-        input.withUnsafeMutableBufferPointer { ib in
-            out.withUnsafeMutableBufferPointer { ob in
-                var ip: UnsafeMutablePointer<CChar>? = UnsafeMutableRawPointer(ib.baseAddress!).assumingMemoryBound(
-                    to: CChar.self)
-                var op: UnsafeMutablePointer<CChar>? = UnsafeMutableRawPointer(ob.baseAddress!).assumingMemoryBound(
-                    to: CChar.self)
-                var il = ib.count
-                var ol = ob.count
-                _ = iconv(cd, &ip, &il, &op, &ol)
-                produced = ob.count - ol
-            }
-        }
-        return Array(out[0..<produced])
+        guard let cd = Iconv(from: "UTF-8", to: "CP949") else { return [0xB0, 0xA1] }
+        return cd.convert(Array(s.utf8)).bytes
     }
 
     // MARK: - Companies, institutions, targets

@@ -6,6 +6,8 @@ struct JSONWriter {
     /// Per open container: has it an element yet.
     private var first: [Bool] = []
     private let pretty: Bool
+    /// Open `inlineObject`s: their elements go on one line, a space apart.
+    private var inlineDepth = 0
 
     init(pretty: Bool = true) {
         self.pretty = pretty
@@ -16,6 +18,10 @@ struct JSONWriter {
 
     private mutating func newline() {
         guard pretty else { return }
+        if inlineDepth > 0 {
+            bytes.append(32)
+            return
+        }
         bytes.append(10)
         for _ in 0..<indent { bytes.append(32) }
     }
@@ -58,6 +64,16 @@ struct JSONWriter {
         open(123)
         body(&self)
         close(125)
+    }
+
+    /// An object on one line (when pretty): for small groups of figures read side by side.
+    mutating func inlineObject(_ body: (inout JSONWriter) -> Void) {
+        valueStart()
+        open(123)
+        inlineDepth += 1
+        body(&self)
+        close(125)
+        inlineDepth -= 1
     }
 
     mutating func array(_ body: (inout JSONWriter) -> Void) {

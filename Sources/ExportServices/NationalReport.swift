@@ -28,12 +28,18 @@ public struct NationalReport: Sendable {
     public let routeCounts: [Int]
     /// The quota's trade-off nationally: every ecosystem's column for each rule, added up.
     public let variants: [MatchingVariant]
+    /// The firms the program supports (matched firms and consortium members), in id order.
+    public let supportedFirms: [BusinessNumber]
+    /// The supported firms followed against comparable unsupported firms, at `periodReached`.
+    public let followUp: SupportedFollowUp
     /// The three mid-sized groups' tailored tracks.
     public let midsizeTracks: MidsizeTracks
 
+    /// Throws `RunError` when a supported firm is not among the national candidates, or its
+    /// figures are not part of its office's (the stages' results do not belong together).
     public init(
         runID: String, tables: RunTables, input: RunInputReport, national: ChunkResult, ecosystems: [EcosystemResult]
-    ) {
+    ) throws {
         self.runID = runID
         self.tables = tables
         self.input = input
@@ -66,6 +72,19 @@ public struct NationalReport: Sendable {
         channelCounts = cc
         routeCounts = rc
         variants = MatchingVariant.national(ecosystems)
+        supportedFirms = SupportedFollowUp.supportedIDs(matches: matches, consortia: consortia)
+        let (found, missing) = SupportedFollowUp.candidates(
+            supportedFirms, among: national.candidateLists)
+        if let first = missing.first {
+            throw RunError(
+                "\(missing.count) supported firms are not among the national candidates (the first: \(first))")
+        }
+        guard
+            let f = SupportedFollowUp(
+                periodReached: reached, all: SupportedFollowUp.cells(of: regions),
+                supported: SupportedFollowUp.cells(of: found))
+        else { throw RunError("the supported firms' figures are not part of their offices' figures") }
+        followUp = f
         midsizeTracks = MidsizeTracks(
             entries: national.midsize, pool: national.pool, leaders: national.leaders, ecosystems: ecosystems,
             companies: tables.companies, markets: tables.markets, configuration: tables.configuration)

@@ -9,8 +9,8 @@ import ExportDomain
 public enum ReportFiles {
     public static let tables = [
         "regions.csv", "pool.csv", "matches.csv", "desks.csv", "consortia.csv", "unplaced.csv", "channels.csv",
-        "new_export_sources.csv", "rejections.csv", "midsize_large.csv", "midsize_export_oriented.csv",
-        "midsize_domestic_oriented.csv",
+        "new_export_sources.csv", "rejections.csv", "supported_followup.csv", "midsize_large.csv",
+        "midsize_export_oriented.csv", "midsize_domestic_oriented.csv",
     ]
 
     public static func render(_ r: NationalReport) -> [String: [UInt8]] {
@@ -117,6 +117,8 @@ public enum ReportFiles {
         t = CSVTable(header: ["file", "line", "column", "reason"])
         for x in r.input.rejections { t.row([.text(x.file), .int(x.line), .text(x.column ?? ""), .text(x.reason)]) }
         files["rejections.csv"] = t.bytes
+
+        files["supported_followup.csv"] = r.followUp.csv()
         files.merge(midsizeTables(r)) { a, _ in a }
         return files
     }

@@ -32,6 +32,7 @@ struct ReportHTML {
         h += markets()
         h += matching()
         h += consortia()
+        h += followUp()
         h += channels()
         h += groups()
         h += midsizeTracks()

@@ -61,6 +61,8 @@ extension NationalReport {
             w.array { w in
                 for (s, a) in zip(regions, attainment) { region(&w, s, a) }
             }
+            w.key("supported_followup")
+            followUp.json(&w)
             w.key("markets")
             w.object { w in
                 w.decimalField(

@@ -266,8 +266,11 @@ public struct RunHandlers: Sendable {
         ecosystems.sort { $0.industry.index < $1.industry.index }
         let input = try await control.inputReport(run)
         let t0 = threadCPUNanos()
-        let report = NationalReport(
-            runID: run, tables: t, input: input, national: national, ecosystems: ecosystems)
+        let report: NationalReport
+        do {
+            report = try NationalReport(
+                runID: run, tables: t, input: input, national: national, ecosystems: ecosystems)
+        } catch { throw PermanentFailure("run \(run): \(error)") }
         let files = ReportFiles.render(report)
         try await addComputeTime(ref, ctx, "collect", nanos: threadCPUNanos() - t0)
         // A run marked failed and then resumed (its dead job requeued, its group reopened) ends
@@ -276,6 +279,8 @@ public struct RunHandlers: Sendable {
             ref,
             [
                 .hset(keys.report, files.keys.sorted().map { ($0, .bytes(files[$0]!)) }),
+                // Monitoring rounds from here on follow these firms.
+                .set(keys.supportedFirms, SupportedFirms.encoded(report.supportedFirms)),
                 .hset(keys.meta, [("state", "done"), ("finished_ms", .string("\(RunControl.nowMillis())"))]),
                 .hdel(keys.meta, ["error"]),
             ], job: ctx)

@@ -80,6 +80,8 @@ public enum ServicePayload {
     public static let inputReport: UInt8 = 20
     public static let jobRef: UInt8 = 21
     public static let ecosystemJob: UInt8 = 22
+    public static let supportedFirms: UInt8 = 23
+    public static let monitorChunkResult: UInt8 = 24
 }
 
 /// The payload of a job that names a run and one of its parts (a chunk, a period).

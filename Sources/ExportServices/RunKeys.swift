@@ -40,6 +40,9 @@ public struct RunKeys: Sendable {
     public var national: String { base + "national" }
     /// Hash: report file name -> bytes (report.json, report.html, CSV tables).
     public var report: String { base + "report" }
+    /// The firms the run supports, in id order (`SupportedFirms` bytes), written with the
+    /// report; monitoring rounds follow them once it exists.
+    public var supportedFirms: String { base + "supported-firms" }
     /// Hash: period -> monitoring snapshot (JSON).
     public var monitor: String { base + "monitor" }
     /// Hash: period -> "1" once periodic monitoring of that period was started.

@@ -38,14 +38,14 @@ extension QueueScripts {
             local keys, fields = {}, {}
             for k = s, math.min(#ids, s + 499) do
               local id = ids[k]
-              keys[#keys + 1] = P .. 'id:' .. id
-              keys[#keys + 1] = P .. 'job:' .. id
-              keys[#keys + 1] = P .. 'result:' .. id
+              keys[#keys + 1] = \(L.marker("id"))
+              keys[#keys + 1] = \(L.job("id"))
+              keys[#keys + 1] = \(L.result("id"))
               fields[#fields + 1] = id
             end
             redis.call('DEL', unpack(keys))
-            redis.call('HDEL', P .. 'progress', unpack(fields))
-            redis.call('SREM', P .. 'cancel', unpack(fields))
+            redis.call('HDEL', \(L.progress), unpack(fields))
+            redis.call('SREM', \(L.cancelRequests), unpack(fields))
           end
         end
 
@@ -69,8 +69,8 @@ extension QueueScripts {
             end
             local ids = {}
             local pending, scheduled, running = 0, 0, 0
-            for _, q in ipairs(redis.call('SMEMBERS', P .. 'queues')) do
-              local qk = P .. 'q:' .. q
+            for _, q in ipairs(redis.call('SMEMBERS', \(L.queues))) do
+              local qk = \(L.pending("q"))
               local items = redis.call('LRANGE', qk, 0, -1)
               local keep = {}
               for _, it in ipairs(items) do
@@ -83,18 +83,18 @@ extension QueueScripts {
                 for s = 1, #keep, 1000 do redis.call('RPUSH', qk, unpack(keep, s, math.min(#keep, s + 999))) end
               end
             end
-            for _, id in ipairs(redis.call('ZRANGE', P .. 'scheduled', 0, -1)) do
+            for _, id in ipairs(redis.call('ZRANGE', \(L.scheduled), 0, -1)) do
               if string.sub(id, 1, #pre) == pre then
-                redis.call('ZREM', P .. 'scheduled', id)
+                redis.call('ZREM', \(L.scheduled), id)
                 ids[#ids + 1] = id
                 scheduled = scheduled + 1
               end
             end
-            for _, w in ipairs(redis.call('ZRANGE', P .. 'workers', 0, -1)) do
-              local ak = P .. 'active:' .. w
+            for _, w in ipairs(redis.call('ZRANGE', \(L.workers), 0, -1)) do
+              local ak = \(L.active("w"))
               for _, tok in ipairs(redis.call('ZRANGE', ak, 0, -1)) do
-                local dk = P .. 'bdone:' .. tok
-                for s, it in ipairs(redis.call('LRANGE', P .. 'batch:' .. tok, 0, -1)) do
+                local dk = \(L.batchDone("tok"))
+                for s, it in ipairs(redis.call('LRANGE', \(L.batch("tok")), 0, -1)) do
                   local id = ours(it)
                   if id and redis.call('GETBIT', dk, s - 1) == 0 then
                     redis.call('BITFIELD', dk, 'SET', 'u1', '#' .. (s - 1), 1)

@@ -75,8 +75,8 @@ enum QueueScripts {
                 return """
                     -- Wakes one idle worker of queue q.
                     local function signal(q)
-                      redis.call('LPUSH', P .. 'sig:' .. q, '1')
-                      redis.call('LTRIM', P .. 'sig:' .. q, 0, 0)
+                      redis.call('LPUSH', \(L.signal("q")), '1')
+                      redis.call('LTRIM', \(L.signal("q")), 0, 0)
                     end
 
                     """
@@ -86,8 +86,8 @@ enum QueueScripts {
                     -- it) and wakes an idle worker when the queue was empty.
                     local function push_pending(q, item, front)
                       local n
-                      if front then n = redis.call('LPUSH', P .. 'q:' .. q, item)
-                      else n = redis.call('RPUSH', P .. 'q:' .. q, item) end
+                      if front then n = redis.call('LPUSH', \(L.pending("q")), item)
+                      else n = redis.call('RPUSH', \(L.pending("q")), item) end
                       if n == 1 then signal(q) end
                     end
 
@@ -95,7 +95,7 @@ enum QueueScripts {
             case .stat:
                 return """
                     local function stat(name, n)
-                      if n ~= 0 then redis.call('HINCRBY', P .. 'stats', name, n) end
+                      if n ~= 0 then redis.call('HINCRBY', \(L.stats), name, n) end
                     end
 
                     """
@@ -117,10 +117,10 @@ enum QueueScripts {
                       redis.call('ZREM', zkey, unpack(ids))
                       local keys = {}
                       for _, id in ipairs(ids) do
-                        keys[#keys + 1] = P .. 'result:' .. id
+                        keys[#keys + 1] = \(L.result("id"))
                         if forget then
-                          keys[#keys + 1] = P .. 'job:' .. id
-                          keys[#keys + 1] = P .. 'id:' .. id
+                          keys[#keys + 1] = \(L.job("id"))
+                          keys[#keys + 1] = \(L.marker("id"))
                         end
                       end
                       redis.call('DEL', unpack(keys))
@@ -132,11 +132,11 @@ enum QueueScripts {
                     -- Creates a job from the two halves of its item (max..id, kind..payload) unless the
                     -- id is live or done within retention; registers its queue. Returns 1 or 0.
                     local function create_job(id, q, head, body)
-                      if redis.call('ZSCORE', P .. 'done', id) or not redis.call('SET', P .. 'id:' .. id, '', 'NX') then
+                      if redis.call('ZSCORE', \(L.done), id) or not redis.call('SET', \(L.marker("id")), '', 'NX') then
                         return 0
                       end
                       push_pending(q, '0\\n' .. head .. NOW .. '\\n' .. body, false)
-                      redis.call('SADD', P .. 'queues', q)
+                      redis.call('SADD', \(L.queues), q)
                       stat('enqueued', 1)
                       return 1
                     end
@@ -148,10 +148,10 @@ enum QueueScripts {
                     -- members count, so counting is idempotent; when every member has succeeded while
                     -- the group is open, close it and create its completion job, exactly once.
                     local function group_done(g, pairs)
-                      local gk = P .. 'group:' .. g
+                      local gk = \(L.group("g"))
                       -- A group its owner deleted (a purge) takes no more results.
                       if redis.call('EXISTS', gk) == 0 then return end
-                      local added = redis.call('HSET', gk .. ':results', unpack(pairs))
+                      local added = redis.call('HSET', \(L.groupResults("g")), unpack(pairs))
                       if added == 0 then return end
                       local done = redis.call('HINCRBY', gk, 'done', added)
                       local f = redis.call('HMGET', gk, 'total', 'failed', 'state', 'c_id', 'c_q', 'c_head', 'c_body')
@@ -168,7 +168,7 @@ enum QueueScripts {
                     -- failure job.
                     local function group_failed(g)
                       if not g or g == '' then return end
-                      local gk = P .. 'group:' .. g
+                      local gk = \(L.group("g"))
                       if redis.call('EXISTS', gk) == 0 then return end
                       redis.call('HINCRBY', gk, 'failed', 1)
                       local f = redis.call('HMGET', gk, 'state', 'f_id', 'f_q', 'f_head', 'f_body')
@@ -183,7 +183,7 @@ enum QueueScripts {
                 return """
                     -- Moves a job to the dead or canceled set, keeping its item and last error.
                     local function retire(id, item, state, err)
-                      redis.call('HSET', P .. 'job:' .. id, 'r', item, 'st', state, 'err', err, 'ft', NOW)
+                      redis.call('HSET', \(L.job("id")), 'r', item, 'st', state, 'err', err, 'ft', NOW)
                       redis.call('ZADD', P .. state, NOW, id)
                       stat(state, 1)
                       local f = split(item, 4)
@@ -195,9 +195,9 @@ enum QueueScripts {
                 return """
                     -- Deletes a batch once every slot is finished, with its lease in active zset ak.
                     local function settle(ak, tok)
-                      local bk = P .. 'batch:' .. tok
-                      if redis.call('BITCOUNT', P .. 'bdone:' .. tok) >= redis.call('LLEN', bk) then
-                        redis.call('DEL', bk, P .. 'bdone:' .. tok, P .. 'bown:' .. tok)
+                      local bk = \(L.batch("tok"))
+                      if redis.call('BITCOUNT', \(L.batchDone("tok"))) >= redis.call('LLEN', bk) then
+                        redis.call('DEL', bk, \(L.batchDone("tok")), \(L.batchOwner("tok")))
                         redis.call('ZREM', ak, tok)
                       end
                     end
@@ -213,7 +213,7 @@ enum QueueScripts {
                         args[3 * i - 1] = 'u1'
                         args[3 * i] = '#' .. s
                       end
-                      local bits = redis.call('BITFIELD', P .. 'bdone:' .. tok, unpack(args))
+                      local bits = redis.call('BITFIELD', \(L.batchDone("tok")), unpack(args))
                       local out = {}
                       for i = 1, #slots do out[i] = bits[i] == 0 end
                       return out
@@ -249,7 +249,7 @@ enum QueueScripts {
                       end
                       if ARGV[6] ~= '' then
                         local tok, slot = ARGV[7], ARGV[8]
-                        if not redis.call('ZSCORE', ARGV[6], tok) or tonumber(slot) >= redis.call('LLEN', P .. 'batch:' .. tok)
+                        if not redis.call('ZSCORE', ARGV[6], tok) or tonumber(slot) >= redis.call('LLEN', \(L.batch("tok")))
                           or not slots_open(tok, { slot })[1] then
                           return false
                         end
@@ -291,7 +291,7 @@ enum QueueScripts {
         local NOWS = tostring(NOW)
         local ids = {}
         for i = 9, #ARGV, 7 do ids[#ids + 1] = ARGV[i] end
-        local done = redis.call('ZMSCORE', P .. 'done', unpack(ids))
+        local done = redis.call('ZMSCORE', \(L.done), unpack(ids))
         local out, queues, order, groups, seen, taken = {}, {}, {}, {}, {}, {}
         local created = 0
         -- Candidates: ids neither done within retention nor already a finished group member.
@@ -300,7 +300,7 @@ enum QueueScripts {
           local i = 9 + 7 * (k - 1)
           local id, q, g = ARGV[i], ARGV[i + 1], ARGV[i + 2]
           if g ~= '' and not groups[g] then
-            if redis.call('EXISTS', P .. 'group:' .. g) == 0 then
+            if redis.call('EXISTS', \(L.group("g"))) == 0 then
               return redis.error_reply('NOGROUP job ' .. id .. ' names group ' .. g .. ', which does not exist')
             end
             groups[g] = true
@@ -312,10 +312,10 @@ enum QueueScripts {
           out[k] = 0
           -- The same id twice in one call: the first wins.
           if not done[k] and not taken[id]
-            and (g == '' or redis.call('HEXISTS', P .. 'group:' .. g .. ':results', id) == 0) then
+            and (g == '' or redis.call('HEXISTS', \(L.groupResults("g")), id) == 0) then
             taken[id] = true
             candidates[#candidates + 1] = k
-            markers[#markers + 1] = P .. 'id:' .. id
+            markers[#markers + 1] = \(L.marker("id"))
             markers[#markers + 1] = ''
           end
         end
@@ -335,8 +335,8 @@ enum QueueScripts {
             local run_at = tonumber(ARGV[i + 3])
             if run_at <= 0 then run_at = NOW + tonumber(ARGV[i + 4]) end
             if run_at > NOW then
-              redis.call('HSET', P .. 'job:' .. id, 'r', item, 'st', 'scheduled', 'ra', run_at)
-              redis.call('ZADD', P .. 'scheduled', run_at, id)
+              redis.call('HSET', \(L.job("id")), 'r', item, 'st', 'scheduled', 'ra', run_at)
+              redis.call('ZADD', \(L.scheduled), run_at, id)
             else
               local list = queues[q]
               if not list then
@@ -352,12 +352,12 @@ enum QueueScripts {
         end
         for _, q in ipairs(order) do
           local items = queues[q]
-          if redis.call('RPUSH', P .. 'q:' .. q, unpack(items)) == #items then
-            redis.call('LPUSH', P .. 'sig:' .. q, '1')
-            redis.call('LTRIM', P .. 'sig:' .. q, 0, 0)
+          if redis.call('RPUSH', \(L.pending("q")), unpack(items)) == #items then
+            redis.call('LPUSH', \(L.signal("q")), '1')
+            redis.call('LTRIM', \(L.signal("q")), 0, 0)
           end
         end
-        if created > 0 then redis.call('HINCRBY', P .. 'stats', 'enqueued', created) end
+        if created > 0 then redis.call('HINCRBY', \(L.stats), 'enqueued', created) end
         return out
         """)
 
@@ -404,12 +404,12 @@ enum QueueScripts {
           if want <= 0 then break end
           local q = ARGV[i]
           if redis.call('SISMEMBER', KEYS[3], q) == 0 then
-            local popped = redis.call('LPOP', P .. 'q:' .. q, want)
+            local popped = redis.call('LPOP', \(L.pending("q")), want)
             if popped then
               for _, it in ipairs(popped) do items[#items + 1] = it end
               want = want - #popped
               -- Work is left: wake the next idle worker too (chained wake-up).
-              if want <= 0 and redis.call('LLEN', P .. 'q:' .. q) > 0 then signal(q) end
+              if want <= 0 and redis.call('LLEN', \(L.pending("q"))) > 0 then signal(q) end
             end
           end
         end
@@ -423,8 +423,8 @@ enum QueueScripts {
           tok = floor
           redis.call('SET', KEYS[4], tok)
         end
-        redis.call('RPUSH', P .. 'batch:' .. tok, unpack(items))
-        redis.call('SET', P .. 'bown:' .. tok, ARGV[3])
+        redis.call('RPUSH', \(L.batch("tok")), unpack(items))
+        redis.call('SET', \(L.batchOwner("tok")), ARGV[3])
         redis.call('ZADD', KEYS[2], NOW + tonumber(ARGV[4]), tok)
         table.insert(items, 1, tok)
         return items
@@ -454,14 +454,14 @@ enum QueueScripts {
         for b = 1, nb do i = i + 2 + 4 * tonumber(ARGV[i + 1]) end
         for r = i, #ARGV, 2 do results[tonumber(ARGV[r])] = ARGV[r + 1] end
         local ok, dels, zdone, groups = 0, {}, {}, {}
-        local cancel = redis.call('SCARD', P .. 'cancel') > 0
-        local progress = redis.call('EXISTS', P .. 'progress') == 1
+        local cancel = redis.call('SCARD', \(L.cancelRequests)) > 0
+        local progress = redis.call('EXISTS', \(L.progress)) == 1
         i = 7
         for b = 1, nb do
           local tok, c = ARGV[i], tonumber(ARGV[i + 1])
           local first = i + 2
           i = first + 4 * c
-          local bk, dk = P .. 'batch:' .. tok, P .. 'bdone:' .. tok
+          local bk, dk = \(L.batch("tok")), \(L.batchDone("tok"))
           local size = redis.call('ZSCORE', KEYS[1], tok) and redis.call('LLEN', bk) or 0
           local bytes = { string.byte(redis.call('GET', dk) or '', 1, -1) }
           local marked = 0
@@ -476,8 +476,8 @@ enum QueueScripts {
               bytes[byte] = bit.bor(bytes[byte], mask)
               marked = marked + 1
               local id, g = ARGV[a + 1], ARGV[a + 2]
-              dels[#dels + 1] = P .. 'id:' .. id
-              if ARGV[a + 3] == '1' then dels[#dels + 1] = P .. 'job:' .. id end
+              dels[#dels + 1] = \(L.marker("id"))
+              if ARGV[a + 3] == '1' then dels[#dels + 1] = \(L.job("id")) end
               zdone[#zdone + 1] = NOWS
               zdone[#zdone + 1] = id
               local result = results[njobs]
@@ -490,7 +490,7 @@ enum QueueScripts {
                 pairs[#pairs + 1] = id
                 pairs[#pairs + 1] = result or ''
               elseif result then
-                redis.call('SET', P .. 'result:' .. id, result, 'PX', ARGV[5])
+                redis.call('SET', \(L.result("id")), result, 'PX', ARGV[5])
               end
               out[njobs] = 1
               ok = ok + 1
@@ -499,7 +499,7 @@ enum QueueScripts {
           if marked > 0 then
             local bitmap = string.char(unpack(bytes))
             if redis.call('BITCOUNT', dk) + marked >= size then
-              redis.call('DEL', bk, dk, P .. 'bown:' .. tok)
+              redis.call('DEL', bk, dk, \(L.batchOwner("tok")))
               redis.call('ZREM', KEYS[1], tok)
             else
               redis.call('SET', dk, bitmap)
@@ -508,16 +508,16 @@ enum QueueScripts {
         end
         if ok > 0 then
           redis.call('DEL', unpack(dels))
-          redis.call('ZADD', P .. 'done', unpack(zdone))
+          redis.call('ZADD', \(L.done), unpack(zdone))
           if progress or cancel then
             local ids = {}
             for z = 2, #zdone, 2 do ids[#ids + 1] = zdone[z] end
-            if progress then redis.call('HDEL', P .. 'progress', unpack(ids)) end
-            if cancel then redis.call('SREM', P .. 'cancel', unpack(ids)) end
+            if progress then redis.call('HDEL', \(L.progress), unpack(ids)) end
+            if cancel then redis.call('SREM', \(L.cancelRequests), unpack(ids)) end
           end
           for g, pairs in next, groups do group_done(g, pairs) end
           stat('processed', ok)
-          trim(P .. 'done', tonumber(ARGV[3]), tonumber(ARGV[4]), false)
+          trim(\(L.done), tonumber(ARGV[3]), tonumber(ARGV[4]), false)
         end
         stat('fenced', njobs - ok)
         return out
@@ -537,18 +537,18 @@ enum QueueScripts {
         local failed = 0
         for i = 5, #ARGV, 5 do
           local tok, slot, mode = ARGV[i], ARGV[i + 1], ARGV[i + 2]
-          local item = redis.call('ZSCORE', KEYS[1], tok) and redis.call('LINDEX', P .. 'batch:' .. tok, tonumber(slot))
+          local item = redis.call('ZSCORE', KEYS[1], tok) and redis.call('LINDEX', \(L.batch("tok")), tonumber(slot))
           if not item or not slots_open(tok, { slot })[1] then
             out[#out + 1] = 'fenced'
             stat('fenced', 1)
           else
-            redis.call('BITFIELD', P .. 'bdone:' .. tok, 'SET', 'u1', '#' .. slot, 1)
+            redis.call('BITFIELD', \(L.batchDone("tok")), 'SET', 'u1', '#' .. slot, 1)
             local f = split(item, 5)
             local id = f[5]
             local err = ARGV[i + 4]
             local next = bump(item, 1)
-            redis.call('HDEL', P .. 'progress', id)
-            if redis.call('SREM', P .. 'cancel', id) == 1 then mode = 'cancel' end
+            redis.call('HDEL', \(L.progress), id)
+            if redis.call('SREM', \(L.cancelRequests), id) == 1 then mode = 'cancel' end
             if mode == 'cancel' then
               retire(id, next, 'canceled', err)
               out[#out + 1] = 'canceled'
@@ -560,10 +560,10 @@ enum QueueScripts {
               failed = failed + 1
               local delay = tonumber(ARGV[i + 3])
               if delay > 0 then
-                redis.call('HSET', P .. 'job:' .. id, 'r', next, 'st', 'scheduled', 'err', err, 'ra', NOW + delay)
-                redis.call('ZADD', P .. 'scheduled', NOW + delay, id)
+                redis.call('HSET', \(L.job("id")), 'r', next, 'st', 'scheduled', 'err', err, 'ra', NOW + delay)
+                redis.call('ZADD', \(L.scheduled), NOW + delay, id)
               else
-                redis.call('HSET', P .. 'job:' .. id, 'st', 'pending', 'err', err)
+                redis.call('HSET', \(L.job("id")), 'st', 'pending', 'err', err)
                 push_pending(f[3], next, false)
               end
               stat('retried', 1)
@@ -573,8 +573,8 @@ enum QueueScripts {
           end
         end
         stat('failed', failed)
-        trim(P .. 'dead', tonumber(ARGV[3]), tonumber(ARGV[4]), true)
-        trim(P .. 'canceled', tonumber(ARGV[3]), tonumber(ARGV[4]), true)
+        trim(\(L.dead), tonumber(ARGV[3]), tonumber(ARGV[4]), true)
+        trim(\(L.canceled), tonumber(ARGV[3]), tonumber(ARGV[4]), true)
         return out
         """)
 
@@ -589,9 +589,9 @@ enum QueueScripts {
         local n = 0
         for i = 3, #ARGV, 2 do
           local tok, slot = ARGV[i], ARGV[i + 1]
-          local item = redis.call('ZSCORE', KEYS[1], tok) and redis.call('LINDEX', P .. 'batch:' .. tok, tonumber(slot))
+          local item = redis.call('ZSCORE', KEYS[1], tok) and redis.call('LINDEX', \(L.batch("tok")), tonumber(slot))
           if item and slots_open(tok, { slot })[1] then
-            redis.call('BITFIELD', P .. 'bdone:' .. tok, 'SET', 'u1', '#' .. slot, 1)
+            redis.call('BITFIELD', \(L.batchDone("tok")), 'SET', 'u1', '#' .. slot, 1)
             push_pending(split(item, 3)[3], item, true)
             settle(KEYS[1], tok)
             n = n + 1
@@ -636,13 +636,13 @@ enum QueueScripts {
         for i = j0, #ARGV - 2, 3 do
           ids[#ids + 1] = ARGV[i]
           local tok, slot = ARGV[i + 1], tonumber(ARGV[i + 2])
-          if held[tok] and slot >= 0 and redis.call('GETBIT', P .. 'bdone:' .. tok, slot) == 1 then
+          if held[tok] and slot >= 0 and redis.call('GETBIT', \(L.batchDone("tok")), slot) == 1 then
             closed[#closed + 1] = ARGV[i]
           end
         end
         local cancel = {}
-        if #ids > 0 and redis.call('SCARD', P .. 'cancel') > 0 then
-          local m = redis.call('SMISMEMBER', P .. 'cancel', unpack(ids))
+        if #ids > 0 and redis.call('SCARD', \(L.cancelRequests)) > 0 then
+          local m = redis.call('SMISMEMBER', \(L.cancelRequests), unpack(ids))
           for k, id in ipairs(ids) do
             if m[k] == 1 then cancel[#cancel + 1] = id end
           end
@@ -682,7 +682,7 @@ enum QueueScripts {
         local due = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', NOW, 'LIMIT', 0, limit)
         for _, id in ipairs(due) do
           redis.call('ZREM', KEYS[2], id)
-          local jk = P .. 'job:' .. id
+          local jk = \(L.job("id"))
           local item = redis.call('HGET', jk, 'r')
           if item then
             forward(jk, item)
@@ -690,8 +690,8 @@ enum QueueScripts {
           end
         end
         for _, w in ipairs(redis.call('ZRANGE', KEYS[3], 0, -1)) do
-          local alive = redis.call('EXISTS', P .. 'worker:' .. w) == 1
-          local ak = P .. 'active:' .. w
+          local alive = redis.call('EXISTS', \(L.worker("w"))) == 1
+          local ak = \(L.active("w"))
           local toks
           if alive then
             toks = redis.call('ZRANGEBYSCORE', ak, '-inf', NOW, 'LIMIT', 0, limit)
@@ -701,7 +701,7 @@ enum QueueScripts {
           local reason
           if alive then reason = 'lease expired on worker ' .. w else reason = 'worker ' .. w .. ' stopped heartbeating' end
           for _, tok in ipairs(toks) do
-            local bk, dk = P .. 'batch:' .. tok, P .. 'bdone:' .. tok
+            local bk, dk = \(L.batch("tok")), \(L.batchDone("tok"))
             local items = redis.call('LRANGE', bk, 0, -1)
             if #items > 0 then
               local args = {}
@@ -717,20 +717,20 @@ enum QueueScripts {
                   local f = split(item, 5)
                   local id = f[5]
                   local next = bump(item, 1)
-                  if redis.call('SREM', P .. 'cancel', id) == 1 then
+                  if redis.call('SREM', \(L.cancelRequests), id) == 1 then
                     retire(id, next, 'canceled', 'canceled; ' .. reason)
                   elseif tonumber(f[1]) + 1 >= tonumber(f[2]) then
                     retire(id, next, 'dead', reason)
                     killed = killed + 1
                   else
-                    redis.call('HSET', P .. 'job:' .. id, 'st', 'pending', 'err', reason)
+                    redis.call('HSET', \(L.job("id")), 'st', 'pending', 'err', reason)
                     push_pending(f[3], next, true)
                     reclaimed = reclaimed + 1
                   end
                 end
               end
             end
-            redis.call('DEL', bk, dk, P .. 'bown:' .. tok)
+            redis.call('DEL', bk, dk, \(L.batchOwner("tok")))
             redis.call('ZREM', ak, tok)
           end
           if not alive and redis.call('EXISTS', ak) == 0 then
@@ -739,9 +739,9 @@ enum QueueScripts {
           end
         end
         stat('reclaimed', reclaimed)
-        trim(P .. 'done', tonumber(ARGV[6]), tonumber(ARGV[7]), false)
-        trim(P .. 'dead', tonumber(ARGV[8]), tonumber(ARGV[9]), true)
-        trim(P .. 'canceled', tonumber(ARGV[8]), tonumber(ARGV[9]), true)
+        trim(\(L.done), tonumber(ARGV[6]), tonumber(ARGV[7]), false)
+        trim(\(L.dead), tonumber(ARGV[8]), tonumber(ARGV[9]), true)
+        trim(\(L.canceled), tonumber(ARGV[8]), tonumber(ARGV[9]), true)
         return { forwarded, reclaimed, killed, removed }
         """)
 
@@ -751,22 +751,22 @@ enum QueueScripts {
     /// administrative O(queue length) step).
     static let locate = """
         local function locate(id)
-          if redis.call('ZSCORE', P .. 'scheduled', id) then
-            return 'scheduled', redis.call('HGET', P .. 'job:' .. id, 'r')
+          if redis.call('ZSCORE', \(L.scheduled), id) then
+            return 'scheduled', redis.call('HGET', \(L.job("id")), 'r')
           end
-          for _, w in ipairs(redis.call('ZRANGE', P .. 'workers', 0, -1)) do
-            for _, tok in ipairs(redis.call('ZRANGE', P .. 'active:' .. w, 0, -1)) do
-              local items = redis.call('LRANGE', P .. 'batch:' .. tok, 0, -1)
+          for _, w in ipairs(redis.call('ZRANGE', \(L.workers), 0, -1)) do
+            for _, tok in ipairs(redis.call('ZRANGE', \(L.active("w")), 0, -1)) do
+              local items = redis.call('LRANGE', \(L.batch("tok")), 0, -1)
               for s, it in ipairs(items) do
                 local f = split(it, 5)
-                if f and f[5] == id and redis.call('GETBIT', P .. 'bdone:' .. tok, s - 1) == 0 then
+                if f and f[5] == id and redis.call('GETBIT', \(L.batchDone("tok")), s - 1) == 0 then
                   return 'active', it, w, tok, s - 1
                 end
               end
             end
           end
-          for _, q in ipairs(redis.call('SMEMBERS', P .. 'queues')) do
-            local qk = P .. 'q:' .. q
+          for _, q in ipairs(redis.call('SMEMBERS', \(L.queues))) do
+            local qk = \(L.pending("q"))
             local len = redis.call('LLEN', qk)
             for start = 0, len - 1, 1000 do
               for _, it in ipairs(redis.call('LRANGE', qk, start, start + 999)) do
@@ -789,18 +789,18 @@ enum QueueScripts {
         "cancel", uses: [.split, .stat, .retire],
         locate + """
             local id = ARGV[3]
-            if redis.call('ZSCORE', P .. 'done', id) then return 'done' end
-            if redis.call('ZSCORE', P .. 'dead', id) then return 'dead' end
-            if redis.call('ZSCORE', P .. 'canceled', id) then return 'canceled-already' end
-            if redis.call('EXISTS', P .. 'id:' .. id) == 0 then return 'missing' end
+            if redis.call('ZSCORE', \(L.done), id) then return 'done' end
+            if redis.call('ZSCORE', \(L.dead), id) then return 'dead' end
+            if redis.call('ZSCORE', \(L.canceled), id) then return 'canceled-already' end
+            if redis.call('EXISTS', \(L.marker("id"))) == 0 then return 'missing' end
             local state, item, where = locate(id)
             if state == 'active' then
-              redis.call('SADD', P .. 'cancel', id)
+              redis.call('SADD', \(L.cancelRequests), id)
               return 'requested'
             elseif state == 'scheduled' then
-              redis.call('ZREM', P .. 'scheduled', id)
+              redis.call('ZREM', \(L.scheduled), id)
             elseif state == 'pending' then
-              redis.call('LREM', P .. 'q:' .. where, 1, item)
+              redis.call('LREM', \(L.pending("where")), 1, item)
             else
               return 'missing'
             end
@@ -830,7 +830,7 @@ enum QueueScripts {
         local n = 0
         for i = 3, #ARGV do
           local id = ARGV[i]
-          local jk = P .. 'job:' .. id
+          local jk = \(L.job("id"))
           local item = redis.call('HGET', jk, 'r')
           if item and redis.call('ZREM', KEYS[1], id) == 1 then
             local f = split(item, 4)
@@ -839,7 +839,7 @@ enum QueueScripts {
             redis.call('DEL', jk)
             push_pending(f[3], bump(item, -tonumber(f[1])), false)
             if f[4] ~= '' then
-              local gk = P .. 'group:' .. f[4]
+              local gk = \(L.group("f[4]"))
               local left = redis.call('HINCRBY', gk, 'failed', -1)
               if left <= 0 and redis.call('HGET', gk, 'state') == 'failed' then
                 redis.call('HSET', gk, 'state', 'open')
@@ -861,7 +861,7 @@ enum QueueScripts {
         local n = 0
         for i = 3, #ARGV do
           local id = ARGV[i]
-          local jk = P .. 'job:' .. id
+          local jk = \(L.job("id"))
           local item = redis.call('HGET', jk, 'r')
           if item and redis.call('ZREM', KEYS[1], id) == 1 then
             forward(jk, item)
@@ -889,7 +889,7 @@ enum QueueScripts {
         local n = 0
         for _, id in ipairs(ids) do
           if redis.call('ZREM', KEYS[1], id) == 1 then
-            redis.call('DEL', P .. 'job:' .. id, P .. 'result:' .. id, P .. 'id:' .. id)
+            redis.call('DEL', \(L.job("id")), \(L.result("id")), \(L.marker("id")))
             n = n + 1
           end
         end
@@ -904,11 +904,11 @@ enum QueueScripts {
         "progress", uses: [.slotsOpen],
         """
         if not redis.call('ZSCORE', KEYS[1], ARGV[3])
-          or tonumber(ARGV[4]) >= redis.call('LLEN', P .. 'batch:' .. ARGV[3])
+          or tonumber(ARGV[4]) >= redis.call('LLEN', \(L.batch("ARGV[3]")))
           or not slots_open(ARGV[3], { ARGV[4] })[1] then
           return 0
         end
-        redis.call('HSET', P .. 'progress', ARGV[5], ARGV[6])
+        redis.call('HSET', \(L.progress), ARGV[5], ARGV[6])
         return 1
         """)
 

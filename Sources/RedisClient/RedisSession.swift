@@ -107,6 +107,10 @@ public final class RedisSession {
                             + "give it in REDIS_URL, REDIS_PASSWORD or REDIS_PASSWORD_FILE")
             case ("SELECT", _) where e.message.contains("out of range"):
                 refusal = .configuration("database \(url.database) does not exist")
+            case (_, "LOADING"), (_, "MASTERDOWN"):
+                // A server still loading its dataset after a restart (or a replica without its
+                // master) answers; it is not ready yet: an outage to wait out, not a refusal.
+                refusal = .unavailable("\(url.endpoint.display) is not ready: \(e.message)")
             default:
                 refusal = .server(e)
             }

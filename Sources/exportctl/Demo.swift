@@ -208,6 +208,24 @@ struct Demo: AsyncParsableCommand {
                     + ExcellentStore.malls.map { "\($0.rawValue) \(n(store[$0.rawValue]))" }.joined(separator: ", ")
                     + " of \(n(store["consumer_pool_firms"])) consumer pool firms")
         }
+        if let f = obj["supported_followup"] as? [String: Any], let nat = f["national"] as? [String: Any],
+            let sup = nat["supported"] as? [String: Any], let cmp = nat["compared"] as? [String: Any],
+            let exp = nat["expected_as_unsupported"] as? [String: Any],
+            let none = nat["without_comparison"] as? [String: Any]
+        {
+            /// Projected exports over last year's, in percent.
+            func pace(_ g: [String: Any]) -> String {
+                guard let p = g["projected_export_usd_k"] as? Int, let l = g["export_usd_k_last_year"] as? Int, l > 0
+                else { return "-" }
+                return rounded(Double(p) * 100 / Double(l), 1) + "%"
+            }
+            print(
+                "Supported firms followed: \(n(sup["firms"])) (matched \(n(totals["matched"])), consortium members \(n(totals["consortium_members"]))); exports to date USD \(n(sup["export_usd_k_to_date"])) k against USD \(n(sup["export_usd_k_last_year"])) k last year, on pace for \(pace(sup)) of last year"
+            )
+            print(
+                "  against unsupported firms of their office, industry and tier: \(n(cmp["firms"])) compared firms on pace for \(pace(cmp)), \(pace(exp)) had they fared like those firms (to date USD \(n(cmp["export_usd_k_to_date"])) k, expected USD \(n(exp["export_usd_k_to_date"])) k); \(n(none["supported_firms"])) firms in \(n(none["cells"])) cells without comparison"
+            )
+        }
         summarizeMidsize(obj)
         let behind = regions.filter { ($0["behind_pace"] as? Bool) == true }
         print("Attainment: \(regions.count - behind.count) of \(regions.count) offices on pace")

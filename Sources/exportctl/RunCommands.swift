@@ -438,7 +438,9 @@ struct Monitor: AsyncParsableCommand {
         discussion: """
             Starts an on-demand monitoring round for --period (default: the last period with export
             records, including those added with load-exports), waits for it, and prints each office's
-            standing against its targets. The scheduler also does this every two weeks by itself.
+            standing against its targets and, once the run's report exists, its supported firms
+            followed beside comparable unsupported firms (supported_followup). The scheduler also does
+            this every two weeks by itself.
             """)
 
     @Argument(help: "The run id.")
@@ -473,18 +475,12 @@ struct Monitor: AsyncParsableCommand {
                 return
             }
             var p = 0
-            if let period { p = period - 1 } else { p = try await Self.lastPeriodWithRecords(c, run: run) }
-            let round = Int(
-                try await c.redis.send(
-                    RedisCommand("HINCRBY", [.string(c.control.keys(run).meta), "monitor_round", 1])
-                ).int ?? 1)
-            let before = try await c.control.monitorSnapshots(run)[p]
-            try await c.control.startMonitoring(run, period: p, round: round)
+            if let period { p = period - 1 } else { p = try await c.control.lastPeriodWithRecords(run) }
+            let round = try await c.control.startMonitoringRound(run, period: p)
             FileHandle.standardError.write(Data("monitoring round \(round) of period \(p + 1) started\n".utf8))
-            for _ in 0..<600 {
-                if let s = try await c.control.monitorSnapshots(run)[p], s != before,
-                    String(decoding: s, as: UTF8.self).contains("\"round\": \(round),")
-                {
+            let deadline = ContinuousClock.now + .seconds(120)
+            while ContinuousClock.now < deadline {
+                if let s = try await c.control.monitorSnapshot(run, period: p, round: round) {
                     print(String(decoding: s, as: UTF8.self), terminator: "")
                     return
                 }
@@ -494,22 +490,6 @@ struct Monitor: AsyncParsableCommand {
                 "monitoring of period \(p + 1) did not finish within 120 s",
                 hint: "are workers running? exportctl workers")
         }
-    }
-
-    /// The last period with an export record in the run's stored or loaded files; 0 if none.
-    static func lastPeriodWithRecords(_ c: Cluster, run: String) async throws -> Int {
-        let t = try await c.control.tables(run)
-        var last = 0
-        let keys = c.control.keys(run)
-        let chunks = Int(try await c.control.meta(run)["chunks"] ?? "0") ?? 0
-        var lists = [keys.loadedExports]
-        for i in 0..<chunks { lists.append(keys.records(i)) }
-        for k in lists {
-            for b in try await c.control.list(k) {
-                for r in try ChunkInput.decodeRecords(b, markets: t.markets.count) { last = max(last, r.period) }
-            }
-        }
-        return last
     }
 }
 

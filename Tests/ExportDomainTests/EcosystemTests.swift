@@ -694,6 +694,11 @@ struct EcosystemTests {
         var gen = RandomEcosystem(seed: seed, industry: Industry.allCases[Int(seed) % 13])
         var input = gen.input(firms: 200, companies: 25, institutions: 8)
         let ids = input.firms.map(\.firm.id)
+        // Exports to date travel with each candidate (the engine does not read them).
+        for i in input.firms.indices { input.firms[i].exportsToDate = Int64(input.firms[i].firm.id.value % 997) }
+        for i in input.newExportSources.indices {
+            input.newExportSources[i].exportsToDate = Int64(input.newExportSources[i].firm.id.value % 997)
+        }
         input.applications = [
             Application(firm: ids[3], company: "TC101", rank: 1), Application(firm: ids[3], company: "TC105", rank: 2),
         ]

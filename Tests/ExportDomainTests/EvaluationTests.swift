@@ -451,12 +451,12 @@ struct EvaluationPropertyTests {
         }
         var wrong = bytes
         wrong[3] = 9
-        #expect(throws: DecodeError("payload version 9; this program reads version 3")) {
+        #expect(throws: DecodeError("payload version 9; this program reads version \(ChunkResult.version)")) {
             try ChunkResult.decode(wrong, markets: 44)
         }
         // A hostile count is refused before anything is allocated.
         var w = BinaryWriter()
-        w.envelope(kind: PayloadKind.chunkResult, version: 1)
+        w.envelope(kind: PayloadKind.chunkResult, version: ChunkResult.version)
         w.int(0)
         w.varint(UInt64.max >> 1)
         #expect(throws: DecodeError.self) { try ChunkResult.decode(w.bytes, markets: 44) }

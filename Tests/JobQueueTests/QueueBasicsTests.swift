@@ -1,11 +1,36 @@
 import Foundation
-import JobQueue
 import RedisClient
 import TestSupport
 import Testing
 
+@testable import JobQueue
+
 @Suite("Queue semantics on a real redis-server")
 struct QueueBasicsTests {
+    /// The scripts' key expressions build, on the server, the very keys `QueueKeys` builds in Swift.
+    @Test func luaKeyExpressionsEqualTheSwiftKeys() async throws {
+        let f = try QueueFixture()
+        let k = QueueKeys(namespace: "ns-\(UInt32.random(in: 0...UInt32.max))")
+        // (Lua expression over `id`, the Swift key, the id): batch keys take a numeric token.
+        let cases: [(lua: String, swift: String, id: String)] = [
+            (L.job("id"), k.job("j:1"), "j:1"), (L.marker("id"), k.marker("j:1"), "j:1"),
+            (L.result("id"), k.result("j:1"), "j:1"), (L.pending("id"), k.pending("q1"), "q1"),
+            (L.signal("id"), k.signal("q1"), "q1"), (L.worker("id"), k.worker("w1"), "w1"),
+            (L.active("id"), k.active("w1"), "w1"), (L.batch("id"), k.batch(17), "17"),
+            (L.batchDone("id"), k.batchDone(17), "17"), (L.batchOwner("id"), k.batchOwner(17), "17"),
+            (L.group("id"), k.group("g:1"), "g:1"), (L.groupResults("id"), k.groupResults("g:1"), "g:1"),
+            (L.cancelRequests, k.cancelRequests, ""), (L.progress, k.progress, ""), (L.tokens, k.tokens, ""),
+            (L.queues, k.queues, ""), (L.paused, k.paused, ""), (L.scheduled, k.scheduled, ""), (L.done, k.done, ""),
+            (L.dead, k.dead, ""), (L.canceled, k.canceled, ""), (L.stats, k.stats, ""), (L.workers, k.workers, ""),
+        ]
+        for c in cases {
+            let script = "local P = ARGV[1]\nlocal id = ARGV[2]\nreturn \(c.lua)"
+            let reply = try await f.redis.send(
+                RedisCommand("EVAL", [.string(script), "0", .string(k.prefix), .string(c.id)]))
+            #expect(reply.string == c.swift, "\(c.lua)")
+        }
+    }
+
     @Test func enqueueIsIdempotentById() async throws {
         let f = try QueueFixture()
         #expect(try await f.queue.enqueue(f.spec("a")) == .created)

@@ -310,6 +310,106 @@ struct PipelineTests {
         #expect(try total(after.output) == total(before.output) + 777)
     }
 
+    /// A monitoring round before the report says the supported firms are not known yet; once the
+    /// report exists, a round at the report's period follows them to the same figures the
+    /// collector computed (two paths: the candidates' own figures, and each chunk's cells split
+    /// by the stored ids), and an earlier round follows the same firms with less to date.
+    @Test func supportedFirmsAreFollowedInTheReportAndInLaterRounds() async throws {
+        let f = try PipelineFixture()
+        let data = try f.dataset(firms: 2_500, seed: 16)
+        // One seat per desk, and one firm in five MIDSIZE (a consortium's leader), so that unmatched
+        // pool firms form consortia: both kinds of support are followed.
+        _ = try TestPython.run(
+            """
+            import csv, sys
+            def edit(path, change):
+                with open(path, newline='', encoding='utf-8') as fh:
+                    rows = list(csv.reader(fh))
+                for i, row in enumerate(rows[1:]):
+                    change(rows[0], i, row)
+                with open(path, 'w', newline='', encoding='utf-8') as fh:
+                    csv.writer(fh, lineterminator='\\n').writerows(rows)
+            def one_seat(header, i, row):
+                c = header.index('desks')
+                row[c] = ';'.join(d.split(':')[0] + ':1' for d in row[c].split(';'))
+            def midsize(header, i, row):
+                if i % 5 == 0: row[header.index('size_class')] = 'MIDSIZE'
+            edit(sys.argv[1] + '/trading_companies.csv', one_seat)
+            edit(sys.argv[1] + '/firms.csv', midsize)
+            """, arguments: [data])
+        let pause = try await f.exportctl(["pause", "ecosystem"])
+        #expect(pause.status == 0, "\(pause.output)")
+        try f.scheduler("s")
+        try f.worker("w", concurrency: 2)
+        defer { f.stopAll() }
+        try await f.submit(data, run: "follow")
+        try await eventually("the national pool built", timeout: .seconds(120), every: .milliseconds(100)) {
+            (try? await f.control.meta("follow"))?["pool_done_ms"] != nil
+        }
+        func snapshot(_ text: String) throws -> [String: Any] {
+            let start = try #require(text.firstIndex(of: "{"), "no snapshot in: \(text)")
+            return try JSONSerialization.jsonObject(with: Data(text[start...].utf8)) as! [String: Any]
+        }
+        let early = try await f.exportctl(["monitor", "follow", "--period", "5"])
+        #expect(early.status == 0, "\(early.output)")
+        let pending = try snapshot(early.output)["supported_followup"] as! [String: Any]
+        #expect(pending["supported_firms_known"] as? Bool == false)
+        #expect(pending["national"] == nil && pending["regions"] == nil)
+        #expect(try await f.control.bytes(f.control.keys("follow").supportedFirms) == nil)
+
+        let resume = try await f.exportctl(["resume"])
+        #expect(resume.status == 0, "\(resume.output)")
+        try await f.waitDone("follow")
+        let files = try await f.report("follow")
+        try reconcile(files["report.json"]!, data: data)
+        let report = try JSONSerialization.jsonObject(with: Data(files["report.json"]!)) as! [String: Any]
+        let followUp = report["supported_followup"] as! [String: Any]
+        // The stored ids are the report's supported firms.
+        let stored = try #require(try await f.control.bytes(f.control.keys("follow").supportedFirms))
+        var named = Set((report["matches"] as! [[String: Any]]).map { $0["firm_id"] as! String })
+        for k in report["consortia"] as! [[String: Any]] { named.formUnion(k["members"] as! [String]) }
+        #expect((report["totals"] as! [String: Any])["consortia"] as! Int > 0, "no consortium to follow")
+        #expect(!(report["matches"] as! [[String: Any]]).isEmpty, "no match to follow")
+        let ids = try SupportedFirms.decode(stored)
+        #expect(Set(ids.map(\.description)) == named && ids.count == named.count)
+        #expect(
+            ((followUp["national"] as! [String: Any])["supported"] as! [String: Any])["firms"] as? Int == named.count)
+
+        // A round at the report's period: the same follow-up, field for field.
+        let reached = report["period_reached"] as! Int
+        let atReport = try await f.exportctl(["monitor", "follow", "--period", "\(reached + 1)"])
+        #expect(atReport.status == 0, "\(atReport.output)")
+        let monitored = try snapshot(atReport.output)["supported_followup"] as! [String: Any]
+        #expect(monitored["supported_firms_known"] as? Bool == true)
+        #expect(NSDictionary(dictionary: monitored) == NSDictionary(dictionary: followUp))
+        // An earlier period: the same firms, last year's figures unchanged, no more to date.
+        let earlier = try await f.exportctl(["monitor", "follow", "--period", "3"])
+        #expect(earlier.status == 0, "\(earlier.output)")
+        let then = try snapshot(earlier.output)["supported_followup"] as! [String: Any]
+        func national(_ x: [String: Any], _ group: String, _ key: String) -> Int? {
+            ((x["national"] as? [String: Any])?[group] as? [String: Any])?[key] as? Int
+        }
+        #expect(national(then, "supported", "firms") == named.count)
+        #expect(
+            national(then, "supported", "export_usd_k_last_year")
+                == national(followUp, "supported", "export_usd_k_last_year"))
+        #expect(national(then, "unsupported", "firms") == national(followUp, "unsupported", "firms"))
+        let thenToDate = try #require(national(then, "supported", "export_usd_k_to_date"))
+        let endToDate = try #require(national(followUp, "supported", "export_usd_k_to_date"))
+        #expect(thenToDate <= endToDate)
+        #expect(reached <= 2 || thenToDate < endToDate, "records after period 3 added nothing")
+        // The CSV's national line is the JSON's.
+        let csv = String(decoding: files["supported_followup.csv"]!, as: UTF8.self).split(separator: "\n")
+        #expect(csv.count == 1 + 12 + 1)
+        let last = csv.last!.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        #expect(last.first == "NATIONAL")
+        #expect(Int(last[1]) == named.count)
+        #expect(Int(last[4]) == endToDate)
+        #expect(Int(last[13]) == national(followUp, "expected_as_unsupported", "export_usd_k_to_date"))
+        let html = String(decoding: files["report.html"]!, as: UTF8.self)
+        #expect(html.contains("<h2>Supported firms followed</h2>"))
+    }
+
     @Test func pausedQueuesHoldTheRunUntilResumed() async throws {
         let f = try PipelineFixture()
         let data = try f.dataset(firms: 1_500, seed: 12)
@@ -447,6 +547,48 @@ struct PipelineTests {
         #expect(try await f.keyCount() == 0, "a submit that stored nothing left keys behind")
     }
 
+    /// The supported firms' follow-up: the offices add up to the national line (its projections
+    /// are the national figures projected), the supported firms are the matched firms and the
+    /// consortium members, and supported plus unsupported firms are every firm.
+    func reconcileFollowUp(_ r: [String: Any], supported: Set<String>) throws {
+        let totals = r["totals"] as! [String: Any]
+        let f = r["supported_followup"] as! [String: Any]
+        #expect(f["supported_firms_known"] as? Bool == true)
+        let national = f["national"] as! [String: [String: Any]]
+        let rows = f["regions"] as! [[String: Any]]
+        #expect(
+            rows.map { $0["region"] as! String } == (r["regions"] as! [[String: Any]]).map { $0["region"] as! String })
+        let reached = r["period_reached"] as! Int
+        for (group, figures) in national {
+            for (key, value) in figures {
+                if key == "projected_export_usd_k" {
+                    let toDate = figures["export_usd_k_to_date"] as! Int
+                    #expect(
+                        value as? Int == (reached < 0 ? nil : (2 * toDate * 26 + reached + 1) / (2 * (reached + 1))),
+                        "national \(group) projection")
+                    continue
+                }
+                let sum = rows.reduce(0) { $0 + (($1[group] as! [String: Any])[key] as! Int) }
+                #expect(sum == value as? Int, "offices' \(group).\(key)")
+            }
+        }
+        func n(_ group: String, _ key: String) -> Int { national[group]![key] as! Int }
+        #expect(n("supported", "firms") == supported.count)
+        #expect(n("supported", "firms") == (totals["matched"] as! Int) + (totals["consortium_members"] as! Int))
+        #expect(n("supported", "firms") + n("unsupported", "firms") == totals["firms"] as! Int)
+        #expect(
+            n("supported", "export_usd_k_last_year") + n("unsupported", "export_usd_k_last_year")
+                == totals["export_usd_k"] as! Int)
+        #expect(
+            n("supported", "export_usd_k_to_date") + n("unsupported", "export_usd_k_to_date")
+                == totals["export_usd_k_to_date"] as! Int)
+        #expect(
+            n("supported", "exporting_firms_to_date") + n("unsupported", "exporting_firms_to_date")
+                == totals["exporting_firms_to_date"] as! Int)
+        #expect(n("compared", "firms") + n("without_comparison", "supported_firms") == n("supported", "firms"))
+        #expect(n("supported", "firms") > 0, "nobody supported: the follow-up shows nothing")
+    }
+
     /// Every figure of a report reconciles with the others and with the dataset.
     func reconcile(_ json: [UInt8], data: String) throws {
         let r = try JSONSerialization.jsonObject(with: Data(json)) as! [String: Any]
@@ -535,6 +677,7 @@ struct PipelineTests {
         let byIndustry = r["consortia_by_industry"] as! [[String: Any]]
         #expect(byIndustry.reduce(0) { $0 + ($1["consortia"] as! Int) } == totals["consortia"] as! Int)
         #expect(byIndustry.reduce(0) { $0 + ($1["unplaced"] as! Int) } == unplaced.count)
+        try reconcileFollowUp(r, supported: matched.union(members))
         let emerging = matches.filter { $0["emerging"] as! Bool }.count
         #expect((r["markets"] as! [String: Any])["emerging_matches"] as! Int == emerging)
         let firmsCSV = String(decoding: try Data(contentsOf: URL(fileURLWithPath: data + "/firms.csv")), as: UTF8.self)

@@ -143,6 +143,20 @@ struct RedisConnectionTests {
         #expect(logs.messages(containing: "unavailable").count == 1)
     }
 
+    /// A server that answers `-LOADING` (a restarted redis-server still reading its dataset) is
+    /// waited for like an outage, not reported as a refusal: the command succeeds once it is ready.
+    @Test func aServerStillLoadingItsDatasetIsWaitedFor() async throws {
+        let server = try LoadingServer(loadingConnections: 2)
+        defer { server.stop() }
+        var config = RedisConfiguration(url: try RedisURL(parsing: "redis://127.0.0.1:\(server.port)"))
+        config.commandTimeout = .seconds(10)
+        let conn = RedisConnection(configuration: config, logger: logs.logger())
+        #expect(try await conn.send("PING") == .status("PONG"))
+        #expect(server.connections >= 3, "\(server.connections) connections")
+        #expect(logs.messages(containing: "unavailable").count == 1, "\(logs.entries.map(\.message))")
+        #expect(logs.messages(containing: "restored").count == 1)
+    }
+
     @Test func authenticationAndPermissions() async throws {
         let admin = try connection()
         let user = "eg-test-\(UUID().uuidString.prefix(6))"
@@ -266,5 +280,80 @@ struct RedisConnectionTests {
         let script = RedisScript(name: "get", source: "return redis.call('GET', KEYS[1])")
         #expect(try session.run(script, keys: [key], args: []).string == "1")
         _ = try session.send(RedisCommand("DEL", [.string(key)]))
+    }
+}
+
+/// A loopback server speaking just enough RESP: the first `loadingConnections` connections get
+/// `-LOADING` for every command and are closed; later ones get `+PONG` for every command.
+final class LoadingServer: @unchecked Sendable {
+    let port: Int
+    private let fd: Int32
+    private let lock = NSLock()
+    private var accepted = 0
+    private var stopped = false
+
+    var connections: Int { lock.withLock { accepted } }
+
+    init(loadingConnections: Int) throws {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var one: Int32 = 1
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let ok = withUnsafeMutablePointer(to: &addr) { p in
+            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { sa in
+                bind(fd, sa, len) == 0 && getsockname(fd, sa, &len) == 0 && listen(fd, 8) == 0
+            }
+        }
+        guard ok else {
+            close(fd)
+            throw TestSetupError("cannot listen on loopback")
+        }
+        self.fd = fd
+        port = Int(UInt16(bigEndian: addr.sin_port))
+        let thread = Thread { [self] in serve(loadingConnections) }
+        thread.start()
+    }
+
+    func stop() {
+        lock.withLock { stopped = true }
+        shutdown(fd, Int32(SHUT_RDWR))
+        close(fd)
+    }
+
+    private func serve(_ loading: Int) {
+        while true {
+            let c = accept(fd, nil, nil)
+            guard c >= 0 else { return }
+            let n = lock.withLock { () -> Int in
+                accepted += 1
+                return accepted
+            }
+            if lock.withLock({ stopped }) {
+                close(c)
+                return
+            }
+            let reply = n <= loading ? "-LOADING Redis is loading the dataset in memory\r\n" : "+PONG\r\n"
+            var buf = [UInt8](repeating: 0, count: 4096)
+            // Every command is an array ("*" at the start of a line): one reply each.
+            var atLineStart = true
+            serving: while true {
+                let got = read(c, &buf, buf.count)
+                guard got > 0 else { break }
+                var replies = 0
+                for b in buf[0..<got] {
+                    if atLineStart && b == UInt8(ascii: "*") { replies += 1 }
+                    atLineStart = b == UInt8(ascii: "\n")
+                }
+                for _ in 0..<replies {
+                    var out = Array(reply.utf8)
+                    guard write(c, &out, out.count) == out.count else { break serving }
+                }
+                if n <= loading && replies > 0 { break }
+            }
+            close(c)
+        }
     }
 }

@@ -70,13 +70,17 @@ extension PoolCandidate {
         firm.encode(into: &w)
         w.int(readiness)
         w.bool(priority)
+        w.int(exportsToDate)
     }
 
     public static func decode(_ r: inout BinaryReader, markets: Int) throws(DecodeError) -> PoolCandidate {
         let f = try Firm.decode(&r, markets: markets)
         let readiness = try r.intValue()
         guard (0...10_000).contains(readiness) else { throw DecodeError("readiness out of range") }
-        return PoolCandidate(firm: f, readiness: readiness, priority: try r.bool())
+        let priority = try r.bool()
+        let toDate = try r.int()
+        guard toDate >= 0 else { throw DecodeError("negative exports to date") }
+        return PoolCandidate(firm: f, readiness: readiness, priority: priority, exportsToDate: toDate)
     }
 }
 
@@ -85,6 +89,10 @@ extension RegionSummary {
         w.code(region)
         for v in [firms, exportingFirms, exportUSDk, exportPrevUSDk] { w.int(v) }
         for v in tiers + midsizeGroups + periodExportUSDk + periodExportingFirms + firstExportPeriod { w.int(v) }
+        // The follow-up cells, every one in `FollowUpCells` order (most are small or zero).
+        for c in followUp.cells {
+            for v in [c.firms, c.exportingFirms, c.lastYearUSDk, c.toDateUSDk] { w.int(v) }
+        }
     }
 
     public static func decode(_ r: inout BinaryReader) throws(DecodeError) -> RegionSummary {
@@ -98,16 +106,26 @@ extension RegionSummary {
         for i in 0..<ProgramConfiguration.periods { s.periodExportUSDk[i] = try r.int() }
         for i in 0..<ProgramConfiguration.periods { s.periodExportingFirms[i] = try r.int() }
         for i in 0..<ProgramConfiguration.periods { s.firstExportPeriod[i] = try r.int() }
+        for i in 0..<FollowUpCells.count {
+            let c = FollowUpCell(
+                firms: try r.int(), exportingFirms: try r.int(), lastYearUSDk: try r.int(), toDateUSDk: try r.int())
+            guard c.isNonNegative, c.exportingFirms <= c.firms else {
+                throw DecodeError("follow-up cell \(i) out of range")
+            }
+            s.followUp.cells[i] = c
+        }
         return s
     }
 }
 
 extension ChunkResult {
-    public static let version: UInt8 = 3
+    /// 4: the mid-sized firms' entries after the candidate lists (3: region summaries carry
+    /// their follow-up cells, candidates their exports to date; 2: the leaders list).
+    public static let version: UInt8 = 4
 
-    /// Candidates travel as (priority, readiness, firm id, length-prefixed firm), so a merge can
-    /// rank them without decoding the firms that do not make the cut (`mergeEncoded`); the
-    /// mid-sized firms' entries follow the three candidate lists.
+    /// Candidates travel as (priority, readiness, firm id, exports to date, length-prefixed firm),
+    /// so a merge can rank them without decoding the firms that do not make the cut
+    /// (`mergeEncoded`); the mid-sized firms' entries follow the three candidate lists.
     public func encoded() -> [UInt8] {
         var w = BinaryWriter()
         w.envelope(kind: PayloadKind.chunkResult, version: Self.version)
@@ -121,6 +139,7 @@ extension ChunkResult {
                 w.bool(c.priority)
                 w.int(c.readiness)
                 w.firmID(c.firm.id)
+                w.int(c.exportsToDate)
                 firm.reset()
                 c.firm.encode(into: &firm)
                 w.bytes(firm.bytes)
@@ -135,6 +154,7 @@ extension ChunkResult {
         var priority: Bool
         var readiness: Int
         var id: BusinessNumber
+        var exportsToDate: Int64
         var payload: Int
         var firm: Range<Int>
 
@@ -168,9 +188,12 @@ extension ChunkResult {
                 let readiness = try r.intValue()
                 guard (0...10_000).contains(readiness) else { throw DecodeError("readiness out of range") }
                 let id = try r.firmID()
+                let toDate = try r.int()
+                guard toDate >= 0 else { throw DecodeError("negative exports to date") }
                 l.append(
                     EncodedCandidate(
-                        priority: priority, readiness: readiness, id: id, payload: payload, firm: try r.byteRange()))
+                        priority: priority, readiness: readiness, id: id, exportsToDate: toDate, payload: payload,
+                        firm: try r.byteRange()))
             }
             lists.append(l)
         }
@@ -187,7 +210,7 @@ extension ChunkResult {
         let f = try Firm.decode(&fr, markets: markets)
         try fr.expectEnd()
         guard f.id == c.id else { throw DecodeError("candidate \(c.id) carries firm \(f.id)") }
-        return PoolCandidate(firm: f, readiness: c.readiness, priority: c.priority)
+        return PoolCandidate(firm: f, readiness: c.readiness, priority: c.priority, exportsToDate: c.exportsToDate)
     }
 
     public static func decode(_ bytes: [UInt8], markets: Int) throws(DecodeError) -> ChunkResult {

@@ -79,7 +79,8 @@ extension DeskRanking {
 }
 
 extension EcosystemInput {
-    public static let version: UInt8 = 3
+    /// 4: candidates carry their exports to date (3: the leaders outside the pool).
+    public static let version: UInt8 = 4
 
     public func encoded() -> [UInt8] {
         var w = BinaryWriter()

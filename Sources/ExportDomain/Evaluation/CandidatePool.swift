@@ -6,11 +6,15 @@ public struct PoolCandidate: Sendable, Equatable {
     /// A government R&D success with readiness at or above the configured floor: taken before
     /// any other firm.
     public var priority: Bool
+    /// The firm's exports this year to date, USD k: its export records in the evaluation
+    /// (above zero) added up, so the collector can follow the firm once it is supported.
+    public var exportsToDate: Int64
 
-    public init(firm: Firm, readiness: Int, priority: Bool) {
+    public init(firm: Firm, readiness: Int, priority: Bool, exportsToDate: Int64 = 0) {
         self.firm = firm
         self.readiness = readiness
         self.priority = priority
+        self.exportsToDate = exportsToDate
     }
 
     /// The pool's total order: the priority tier first, then readiness (higher first), then

@@ -46,6 +46,10 @@ public struct ChunkResult: Sendable, Equatable {
             midsize: results.flatMap(\.midsize).sorted { $0.firm < $1.firm },
             evaluatedFirms: results.reduce(0) { $0 + $1.evaluatedFirms })
     }
+
+    /// Every candidate list, where the collector looks up the supported firms' own figures: a
+    /// list added to the result belongs here too.
+    public var candidateLists: [[PoolCandidate]] { [pool, newExportSources, leaders] }
 }
 
 /// Evaluates firms: potential, readiness, tier and group, pool eligibility.
@@ -98,7 +102,8 @@ public struct Evaluator: Sendable {
             let r = readiness(f, scratch: &scratch)
             let c = PoolCandidate(
                 firm: f, readiness: r.score,
-                priority: CandidatePool.isPriority(f, readiness: r.score, configuration: configuration))
+                priority: CandidatePool.isPriority(f, readiness: r.score, configuration: configuration),
+                exportsToDate: FollowUpCells.exportsToDate(sorted[lo..<end]))
             if leader { leaders.append(c) }
             guard eligible else { continue }
             pool.append(c)

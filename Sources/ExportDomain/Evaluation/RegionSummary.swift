@@ -19,6 +19,9 @@ public struct RegionSummary: Sendable, Equatable {
     /// Firms by the period of their first export record this year (year-to-date counts of
     /// distinct exporting firms are running sums of it).
     public var firstExportPeriod = [Int64](repeating: 0, count: ProgramConfiguration.periods)
+    /// The firms by (industry, export tier), with last year's exports and this year's export
+    /// records counted (`FollowUpCells`), for following supported firms.
+    public var followUp = FollowUpCells()
 
     public init(region: Office) { self.region = region }
 
@@ -36,6 +39,7 @@ public struct RegionSummary: Sendable, Equatable {
             periodExportingFirms[p] += o.periodExportingFirms[p]
             firstExportPeriod[p] += o.firstExportPeriod[p]
         }
+        followUp.merge(o.followUp)
     }
 
     /// Counts one firm and its export records of this year.
@@ -48,7 +52,9 @@ public struct RegionSummary: Sendable, Equatable {
         if let g = MidsizeGroup(f, configuration: c) { midsizeGroups[g.index] += 1 }
         var seen: UInt32 = 0
         var first = ProgramConfiguration.periods
+        var toDate: Int64 = 0
         for r in records where r.usdK > 0 {
+            toDate += r.usdK
             periodExportUSDk[r.period] += r.usdK
             if seen & (1 << UInt32(r.period)) == 0 {
                 seen |= 1 << UInt32(r.period)
@@ -57,6 +63,7 @@ public struct RegionSummary: Sendable, Equatable {
             first = min(first, r.period)
         }
         if first < ProgramConfiguration.periods { firstExportPeriod[first] += 1 }
+        followUp.add(f, exportsToDate: toDate)
     }
 
     /// Distinct firms that exported in periods 0 through `p`.

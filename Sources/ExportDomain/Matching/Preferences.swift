@@ -8,7 +8,7 @@ public struct EcosystemInput: Sendable, Equatable {
     public var newExportSources: [PoolCandidate]
     /// Companies with a desk in this industry (any order; other desks are ignored).
     public var companies: [TradingCompany]
-    /// Institutions serving this industry (any order).
+    /// Institutions serving this industry and every support institution (they serve offices), any order.
     public var institutions: [Institution]
     /// `applications.csv` rows of these firms (any order).
     public var applications: [Application]
