@@ -37,6 +37,7 @@ struct PipelineTests {
             }
         }
         try reconcile(first["report.json"]!, data: data)
+        try midsizeTracksReachTheirOutcomes(first["report.json"]!)
     }
 
     @Test func killedWorkersAndSchedulerChangeNothing() async throws {
