@@ -58,12 +58,13 @@ struct QueueFaultTests {
         a.signal(SIGSTOP)
         let rec = Recorder()
         f.startWorker(try f.config(id: "B"), handlers: ["sleep": rec.handler(result: "B")])
-        try await eventually("B completed s1", timeout: .seconds(10)) {
+        // B runs in this test process, beside other suites' CPU-bound tests: a generous deadline.
+        try await eventually("B completed s1", timeout: .seconds(30)) {
             try await f.queue.group("g")?.state == "completed"
         }
         a.signal(SIGCONT)
         // A's sleep ends; its result is refused, by the ack or first by its heartbeat.
-        try await eventually("A learns its lease is lost", timeout: .seconds(10)) {
+        try await eventually("A learns its lease is lost", timeout: .seconds(30)) {
             f.probeLog("A").contains("lease lost")
         }
         #expect(try await f.queue.groupResults("g") == ["s1": Array("B".utf8)])
